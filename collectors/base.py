@@ -1,0 +1,76 @@
+"""The interface every tracer backend implements (one file per backend).
+
+A backend finds its binary, turns a checked D program into what its tracer runs
+(adding the interval machinery), starts the tracer as a child process and yields
+:class:`~dtscope.collectors.model.Snapshot` objects as data arrives.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from dtscope.errors import UserError
+
+from .model import AggInfo, Snapshot
+
+
+@dataclass
+class RunOptions:
+    duration: float | None = None  # seconds; None = until the program exits or is interrupted
+    interval: float | None = None  # seconds between snapshots; None = one snapshot at the end
+    target_command: str | None = None  # -c CMD: $target is its pid
+    target_pid: int | None = None  # -p PID: $target
+    macro_args: list[str] = field(default_factory=list)  # $1.. $9
+    destructive: bool = False  # allow system(), raise()...: dtrace -w
+    tracer_path: str | None = None  # --dtrace PATH / --bpftrace PATH
+    tracer_options: dict[str, str] = field(default_factory=dict)  # bufsize, aggsize, strsize...
+    # Where printf()/trace() output goes, a line at a time. None: sys.stdout.
+    on_output: Callable[[str], None] | None = None
+
+
+@dataclass
+class PreparedProgram:
+    """What the tracer will run: its program text and how to read its output back."""
+
+    text: str
+    aggregations: dict[str, AggInfo]  # by D aggregation name ("" = anonymous)
+    extra: dict = field(default_factory=dict)  # backend-private metadata
+
+
+class TracerNotFound(UserError):
+    """The tracer binary is missing; the message says how to install it."""
+
+
+class TracerPermissionError(UserError):
+    """The tracer needs privileges we do not have; the message says which."""
+
+
+class TracerError(UserError):
+    """The tracer failed or died. ``snapshots`` holds what was collected before."""
+
+    def __init__(self, message: str, snapshots: list[Snapshot] | None = None, exit_code: int = 1):
+        super().__init__(message, exit_code)
+        self.snapshots = snapshots or []
+
+
+class Backend(abc.ABC):
+    name: str = ""
+
+    @classmethod
+    @abc.abstractmethod
+    def find_binary(cls, path: str | None = None) -> str:
+        """Path of the tracer binary, or raise TracerNotFound with install advice."""
+
+    @abc.abstractmethod
+    def prepare(self, program, options: RunOptions) -> PreparedProgram:
+        """Lower a checked ``dscript.ast.Program`` for this tracer (adds interval printing)."""
+
+    @abc.abstractmethod
+    def stream(self, prepared: PreparedProgram, options: RunOptions) -> Iterator[Snapshot]:
+        """Run the tracer, yield snapshots; the last has ``final=True``.
+
+        Raises TracerError (with the snapshots collected so far) when the tracer
+        fails, TracerPermissionError when it lacks privileges.
+        """

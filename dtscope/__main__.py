@@ -1,0 +1,5 @@
+import sys
+
+from dtscope.cli import main
+
+sys.exit(main())
