@@ -54,8 +54,19 @@ class Generator:
     # ------------------------------------------------------------------ program
 
     def program(self, program: A.Program) -> str:
-        parts = [self.item(item) for item in program.items]
-        return "\n\n".join(p for p in parts if p) + ("\n" if parts else "")
+        out: list[str] = []
+        previous: A.Item | None = None
+        for item in program.items:
+            text = self.item(item)
+            if not text:
+                continue
+            if out:
+                # Runs of pragmas or of one-line declarations stay together.
+                same_run = type(previous) is type(item) and isinstance(item, (A.Pragma, A.Decl)) and "\n" not in out[-1]
+                out.append("\n" if same_run and "\n" not in text else "\n\n")
+            out.append(text)
+            previous = item
+        return "".join(out) + ("\n" if out else "")
 
     def item(self, item: A.Item) -> str:
         return getattr(self, "item_" + type(item).__name__)(item)
@@ -275,7 +286,8 @@ class Generator:
     def item_Translator(self, node: A.Translator) -> str:
         members = "".join(f"{self.indent}{m.name} = {self.expr(m.value, PREC_ASSIGN)};\n" for m in node.members)
         return (
-            f"translator {self.type_name(node.output)} < {self.type_name(node.input)} {node.param} > {{\n"
+            f"translator {self.type_name(node.output)} < {self.type_spec(node.input.spec)} "
+            f"{'*' * node.input.pointers}{node.param}{self.array_dims(node.input.arrays)} > {{\n"
             f"{members}}};"
         )
 

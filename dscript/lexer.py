@@ -1,0 +1,524 @@
+"""The D lexer: a small state machine in front of the LALR parser.
+
+D cannot be tokenized without context, and DTrace's own lexer (dt_lex.l) keeps
+states for the same reasons we do:
+
+* At the top of the program a word like ``syscall::read:entry`` or ``profile-997`` is
+  one probe description, but inside a clause ``a:b`` is three tokens.
+* ``/`` opens and closes a predicate and also divides. Inside a predicate, a ``/``
+  outside parentheses whose next non-blank character is ``{`` (or ``;`` or the end)
+  closes it, as in DTrace.
+* C's typedef problem: ``(foo_t)x`` is a cast only if ``foo_t`` names a type. Type
+  names are the C and D built-ins, the typedefs the script declares, and, because
+  real scripts lean on kernel types without declaring them (``vnode_t``,
+  ``kthread_t``), any identifier ending in ``_t`` that the script never assigns to.
+
+Tokens carry the line and column of the text that was lexed; when the text came from
+the preprocessor, :class:`LineMap` turns those into the original file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lark import Token
+from lark.lexer import Lexer
+
+# ---------------------------------------------------------------- vocabulary
+
+BASIC_TYPES = frozenset(
+    "void char short int long float double signed unsigned string _Bool".split()
+)
+STORAGE_WORDS = frozenset("typedef extern static register auto".split())
+QUALIFIERS = frozenset("const volatile restrict".split())
+# Words that are keywords everywhere; their token type is their own text in the grammar.
+KEYWORDS = frozenset("if else sizeof stringof offsetof xlate inline translator provider enum self this".split())
+
+# Type names every D program knows without declaring them (C99 fixed-width types and
+# the common DTrace/illumos typedefs that do not end in _t).
+KNOWN_TYPE_NAMES = frozenset(
+    """
+    int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t intptr_t uintptr_t
+    size_t ssize_t off_t pid_t uid_t gid_t id_t dev_t ino_t mode_t time_t hrtime_t
+    caddr_t uchar_t ushort_t uint_t ulong_t longlong_t u_longlong_t boolean_t
+    """.split()
+)
+
+PSPEC_START = re.compile(r"[-$:A-Za-z_.?*\\\[\]!]")
+PSPEC = re.compile(r"[-$:A-Za-z_.?*\\\[\]!][-$:0-9A-Za-z_.`?*\\\[\]!]*")
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NUMBER = re.compile(
+    r"(?P<float>(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFlL]?|[0-9]+[eE][+-]?[0-9]+[fFlL]?)"
+    r"|(?P<int>0[xX][0-9a-fA-F]+[uUlL]*|[0-9]+[uUlL]*)"
+)
+NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]")
+STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"', re.S)
+CHAR = re.compile(r"'((?:[^'\\\n]|\\.)+)'", re.S)
+SPACE = re.compile(r"[ \t\r\f\v]+")
+LINE_MARKER = re.compile(r'#\s*(?:line\s+)?(\d+)(?:\s+"((?:[^"\\]|\\.)*)")?[^\n]*')
+KSYM = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)?`([A-Za-z_][A-Za-z0-9_]*)")
+MACRO = re.compile(r"(\$\$?)([0-9]+|[A-Za-z_][A-Za-z0-9_]*)")
+AGG = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)?")
+
+# Longest first.
+OPERATORS = sorted(
+    """<<= >>= ... -> ++ -- << >> <= >= == != && || ^^ += -= *= /= %= &= |= ^=
+    + - * / % < > = ! ~ & | ^ ? : ; , . ( ) [ ] { }""".split(),
+    key=len,
+    reverse=True,
+)
+OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
+OPERATOR_CLASSES = {
+    **{op: "ASSIGN_OP" for op in "+= -= *= /= %= &= |= ^= <<= >>=".split()},
+    "==": "EQ_OP", "!=": "EQ_OP",
+    "<=": "REL_OP", ">=": "REL_OP",
+    "<<": "SHIFT_OP", ">>": "SHIFT_OP",
+    "++": "INCDEC", "--": "INCDEC",
+}
+
+ASSIGNED_NAME = re.compile(r"(?<![\w>.])([A-Za-z_]\w*_t)\s*(?:=(?!=)|\+=|-=|\+\+|--|\[)")
+TYPEDEF_START = re.compile(r"\btypedef\b")
+
+
+class LexError(Exception):
+    def __init__(self, message: str, pos: int, line: int, col: int, width: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+        self.line = line
+        self.col = col
+        self.width = width
+
+
+# ---------------------------------------------------------------- line mapping
+
+
+@dataclass
+class LineMap:
+    """Maps lines of the text the parser saw back to (file, line) of the sources.
+
+    ``marks`` holds (text_line, file, source_line) from preprocessor line markers,
+    in increasing text_line order.
+    """
+
+    filename: str
+    marks: list[tuple[int, str, int]] = field(default_factory=list)
+
+    def locate(self, line: int) -> tuple[str, int]:
+        file, base_text, base_src = self.filename, 1, 1
+        for text_line, mark_file, src_line in self.marks:
+            if text_line > line:
+                break
+            file, base_text, base_src = mark_file, text_line, src_line
+        return file, base_src + (line - base_text)
+
+
+# ---------------------------------------------------------------- type names
+
+
+def scan_type_names(text: str) -> set[str]:
+    """Names the program introduces with ``typedef`` (a cheap scan before parsing)."""
+    names: set[str] = set()
+    for match in TYPEDEF_START.finditer(text):
+        depth, i = 0, match.end()
+        last_ident = None
+        while i < len(text):
+            ch = text[i]
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+            elif ch == ";" and depth <= 0:
+                break
+            elif depth == 0 and (ch.isalpha() or ch == "_"):
+                m = IDENT.match(text, i)
+                last_ident = m.group(0)
+                i = m.end()
+                continue
+            i += 1
+        if last_ident:
+            names.add(last_ident)
+    return names
+
+
+def assigned_names(text: str) -> set[str]:
+    """``_t``-suffixed names the program uses as variables (so they are not types)."""
+    return {m.group(1) for m in ASSIGNED_NAME.finditer(text)}
+
+
+# ---------------------------------------------------------------- the lexer
+
+
+TOP, AFTER_SPEC, PRED, AFTER_PRED, BODY, DECL = range(6)
+
+
+class DLexer(Lexer):
+    """A lark ``Lexer`` that yields D tokens with the state machine described above."""
+
+    def __init__(self, lexer_conf) -> None:
+        # Terminals whose pattern is a plain string: their text -> their name.
+        self.literal_names: dict[str, str] = {}
+        for term in lexer_conf.terminals:
+            if term.pattern.type == "str":
+                self.literal_names[term.pattern.value] = term.name
+
+    def lex(self, data):  # type: ignore[override]
+        # lark hands a custom lexer the whole text.
+        text = data if isinstance(data, str) else getattr(data, "text", data)
+        return DTokenizer(text, self.literal_names).tokens()
+
+
+class DTokenizer:
+    def __init__(self, text: str, literal_names: dict[str, str]) -> None:
+        self.text = text
+        self.names = literal_names
+        self.typedefs = scan_type_names(text)
+        self.not_types = assigned_names(text) - self.typedefs
+        self.pos = 0
+        self.line = 1
+        self.line_start = 0
+        self.mode = TOP
+        self.depth = 0  # braces (body, declaration)
+        self.parens = 0  # parentheses and brackets inside a predicate
+        self.prev: str | None = None  # type of the previous token
+        self.prev_value: str | None = None
+        # Declaration state for the typedef problem: once a type specifier has been seen
+        # in a declaration, a typedef name is the declarator's name, not a type.
+        self.seen_type = False
+        self.seen_stack: list[bool] = []
+        self.decl_expr = False  # inside an initializer/inline value in a declaration
+        self.in_provider = False
+        self.expect_spec = False
+        self.marks: list[tuple[int, str, int]] = []
+
+    # ------------------------------------------------------------ helpers
+
+    def is_type_name(self, name: str) -> bool:
+        if name in self.typedefs or name in KNOWN_TYPE_NAMES:
+            return True
+        return name.endswith("_t") and len(name) > 2 and name not in self.not_types
+
+    def error(self, message: str, pos: int | None = None, width: int = 1) -> LexError:
+        pos = self.pos if pos is None else pos
+        return LexError(message, pos, self.line, pos - self.line_start + 1, width)
+
+    def make(self, type_: str, value: str, start: int, end: int | None = None) -> Token:
+        end = self.pos if end is None else end
+        tok = Token(type_, value, start, self.line, start - self.line_start + 1)
+        tok.end_pos = end
+        tok.end_line = self.line
+        tok.end_column = end - self.line_start + 1
+        self.prev = type_
+        self.prev_value = value
+        return tok
+
+    def skip_blank(self) -> None:
+        """Skips white space, comments and (at the top) preprocessor line markers."""
+        text = self.text
+        n = len(text)
+        while self.pos < n:
+            ch = text[self.pos]
+            if ch == "\n":
+                self.pos += 1
+                self.line += 1
+                self.line_start = self.pos
+            elif ch in " \t\r\f\v":
+                self.pos = SPACE.match(text, self.pos).end()
+            elif ch == "\\" and text.startswith("\\\n", self.pos):
+                self.pos += 2
+                self.line += 1
+                self.line_start = self.pos
+            elif text.startswith("/*", self.pos):
+                end = text.find("*/", self.pos + 2)
+                if end < 0:
+                    raise self.error("unterminated comment: '/*' has no closing '*/'", width=2)
+                self.count_lines(self.pos, end + 2)
+                self.pos = end + 2
+            elif text.startswith("//", self.pos):
+                end = text.find("\n", self.pos)
+                self.pos = n if end < 0 else end
+            elif ch == "#" and self.at_line_start() and not text.startswith("#pragma", self.pos):
+                m = LINE_MARKER.match(text, self.pos)
+                if m is None:
+                    word = re.match(r"#\s*\w*", text[self.pos :]).group(0)
+                    raise self.error(
+                        f"preprocessor directive '{word}' needs the C preprocessor: "
+                        "run with -C (or put -C in the script's #! line)",
+                        width=len(word),
+                    )
+                # "# 12 "file.d"": the next line is line 12 of file.d.
+                self.marks.append((self.line + 1, m.group(2) or "", int(m.group(1))))
+                self.pos = m.end()
+            else:
+                return
+
+    def at_line_start(self) -> bool:
+        return self.text[self.line_start : self.pos].strip() == ""
+
+    def count_lines(self, start: int, end: int) -> None:
+        newlines = self.text.count("\n", start, end)
+        if newlines:
+            self.line += newlines
+            self.line_start = self.text.rfind("\n", start, end) + 1
+
+    def next_significant_char(self, pos: int) -> str:
+        """The next character after blanks and comments, or '' at the end."""
+        text = self.text
+        while pos < len(text):
+            ch = text[pos]
+            if ch.isspace():
+                pos += 1
+            elif text.startswith("/*", pos):
+                end = text.find("*/", pos + 2)
+                if end < 0:
+                    return ""
+                pos = end + 2
+            elif text.startswith("//", pos):
+                end = text.find("\n", pos)
+                if end < 0:
+                    return ""
+                pos = end
+            else:
+                return ch
+        return ""
+
+    # ------------------------------------------------------------ the token stream
+
+    def tokens(self):
+        text = self.text
+        n = len(text)
+        # A #! line is not D: the front end reads its options separately.
+        if text.startswith("#!"):
+            end = text.find("\n")
+            self.pos = n if end < 0 else end
+        while True:
+            self.skip_blank()
+            if self.pos >= n:
+                return
+            if self.mode in (TOP, AFTER_SPEC):
+                tok = self.top_token()
+                if tok is not None:
+                    yield tok
+                    continue
+            yield self.expression_token()
+
+    def top_token(self) -> Token | None:
+        """At the top level: pragmas, probe descriptions, or the start of a declaration."""
+        text, start = self.text, self.pos
+        ch = text[start]
+        if self.mode == TOP and ch == "#":
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+            # A pragma may continue on the next line with a backslash.
+            while end > start and text[end - 1] == "\\" and end < len(text):
+                nxt = text.find("\n", end + 1)
+                end = len(text) if nxt < 0 else nxt
+            self.pos = end
+            value = text[start:end]
+            self.count_lines(start, end)
+            return self.make("PRAGMA", value, start)
+        if self.mode == AFTER_SPEC:
+            if ch == ",":
+                self.pos += 1
+                self.mode = TOP
+                self.expect_spec = True
+                return self.make(self.names[","], ",", start)
+            if ch == "/":
+                self.pos += 1
+                self.mode = PRED
+                self.parens = 0
+                return self.make("BPRED", "/", start)
+            self.mode = AFTER_PRED
+            return None
+        m = PSPEC.match(text, start)
+        if m is None:
+            if ch == ";":
+                self.pos += 1
+                return self.make(self.names[";"], ";", start)
+            # Not a probe description: let the expression lexer report it.
+            self.mode = DECL
+            return None
+        word = m.group(0)
+        expecting_spec = self.expect_spec
+        self.expect_spec = False
+        if not expecting_spec and self.starts_declaration(word, m.end()):
+            self.mode = DECL
+            self.depth = 0
+            self.seen_type = False
+            self.seen_stack = []
+            self.decl_expr = False
+            self.in_provider = word == "provider"
+            return None
+        self.pos = m.end()
+        self.mode = AFTER_SPEC
+        return self.make("PROBE_SPEC", word, start)
+
+    def starts_declaration(self, word: str, end: int) -> bool:
+        if word in BASIC_TYPES or word in STORAGE_WORDS or word in QUALIFIERS:
+            return True
+        if word in ("struct", "union", "enum", "inline", "translator", "provider", "self", "this"):
+            return True
+        if IDENT.fullmatch(word) and self.is_type_name(word):
+            nxt = self.next_significant_char(end)
+            return nxt.isalpha() or nxt in "_*(`"
+        return False
+
+    def expression_token(self) -> Token:
+        text, start = self.text, self.pos
+        ch = text[start]
+
+        if ch.isalpha() or ch == "_":
+            m = KSYM.match(text, start)
+            if m is not None:
+                self.pos = m.end()
+                return self.make("KSYM", m.group(0), start)
+            m = IDENT.match(text, start)
+            self.pos = m.end()
+            return self.word_token(m.group(0), start)
+
+        if ch.isdigit() or (ch == "." and start + 1 < len(text) and text[start + 1].isdigit()):
+            m = NUMBER.match(text, start)
+            end = m.end()
+            if end < len(text) and NUMBER_TAIL.match(text, end):
+                bad = re.compile(r"[A-Za-z0-9_.]+").match(text, start).group(0)
+                raise self.error(f"invalid number '{bad}'", width=len(bad))
+            self.pos = end
+            return self.make("FLOAT" if m.group("float") else "INT", m.group(0), start)
+
+        if ch == '"':
+            m = STRING.match(text, start)
+            if m is None:
+                raise self.error("unterminated string: '\"' has no closing quote on this line")
+            self.pos = m.end()
+            self.count_lines(start, self.pos)
+            return self.make("STRING", m.group(1), start)
+
+        if ch == "'":
+            m = CHAR.match(text, start)
+            if m is None:
+                raise self.error("unterminated or empty character constant")
+            self.pos = m.end()
+            return self.make("CHAR", m.group(1), start)
+
+        if ch == "`":
+            m = KSYM.match(text, start)
+            if m is None:
+                raise self.error("'`' must be followed by a kernel symbol name")
+            self.pos = m.end()
+            return self.make("KSYM", m.group(0), start)
+
+        if ch == "@":
+            m = AGG.match(text, start)
+            self.pos = m.end()
+            return self.make("AGG", m.group(0), start)
+
+        if ch == "$":
+            m = MACRO.match(text, start)
+            if m is None:
+                raise self.error("'$' must be followed by a macro variable name ($1, $target, $pid...)")
+            self.pos = m.end()
+            return self.make("MACRO", m.group(0), start)
+
+        m = OPERATOR.match(text, start)
+        if m is None:
+            shown = ch if ch.isprintable() else repr(ch)
+            raise self.error(f"invalid character {shown!r} in D program" if ch.isprintable() else f"invalid character {shown} in D program")
+        op = m.group(0)
+        self.pos = m.end()
+        return self.operator_token(op, start)
+
+    def word_token(self, word: str, start: int) -> Token:
+        prev = self.prev
+        # After '->', '.', or a struct/union/enum keyword a word is always a name.
+        if prev == "ARROW" or self.prev_value == "." or prev == "STRUCT_OR_UNION" or self.prev_value == "enum":
+            if self.mode == DECL and prev in ("STRUCT_OR_UNION",) or self.prev_value == "enum":
+                self.seen_type = True
+            return self.make("IDENT", word, start)
+        if word in KEYWORDS:
+            if word in ("self", "this"):
+                return self.make(word.upper(), word, start)
+            return self.make(self.names.get(word, word.upper()), word, start)
+        if word == "probe" and self.in_provider and self.mode == DECL:
+            return self.make(self.names["probe"], word, start)
+        if word in BASIC_TYPES:
+            self.seen_type = True
+            return self.make("BASIC_TYPE", word, start)
+        if word in STORAGE_WORDS:
+            return self.make("STORAGE", word, start)
+        if word in QUALIFIERS:
+            return self.make("QUALIFIER", word, start)
+        if word in ("struct", "union"):
+            return self.make("STRUCT_OR_UNION", word, start)
+        if self.is_type_name(word):
+            if self.mode != DECL or self.decl_expr or not self.seen_type:
+                if self.mode == DECL and not self.decl_expr:
+                    self.seen_type = True
+                return self.make("TYPE_NAME", word, start)
+        return self.make("IDENT", word, start)
+
+    def operator_token(self, op: str, start: int) -> Token:
+        mode = self.mode
+        if mode == PRED:
+            if op in "([":
+                self.parens += 1
+            elif op in ")]":
+                self.parens -= 1
+            elif op == "/" and self.parens <= 0 and self.next_significant_char(self.pos) in ("{", ";", ""):
+                self.mode = AFTER_PRED
+                return self.make("EPRED", "/", start)
+        elif mode == AFTER_PRED and op == "{":
+            self.mode = BODY
+            self.depth = 1
+            return self.make(self.names["{"], op, start)
+        elif mode == BODY:
+            if op == "{":
+                self.depth += 1
+            elif op == "}":
+                self.depth -= 1
+                if self.depth == 0:
+                    self.mode = TOP
+        elif mode == DECL:
+            self.declaration_operator(op)
+        kind = OPERATOR_CLASSES.get(op)
+        if kind is not None:
+            return self.make(kind, op, start)
+        name = self.names.get(op)
+        if name is None:
+            # An operator the grammar never uses (e.g. '...' outside a parameter list):
+            # give it a name no rule expects, so the parser reports it in D terms.
+            name = "UNEXPECTED"
+        return self.make(name, op, start)
+
+    def declaration_operator(self, op: str) -> None:
+        """Tracks declaration structure for the typedef problem (see ``word_token``)."""
+        if op in "{(":
+            self.seen_stack.append(self.seen_type)
+            self.seen_type = False
+            self.depth += 1
+            if op == "{":
+                self.decl_expr = False
+        elif op in "})":
+            self.depth -= 1
+            self.seen_type = self.seen_stack.pop() if self.seen_stack else True
+            if op == "}":
+                self.seen_type = True
+        elif op == "<":
+            # translator out_t < in_t *P >: a second type follows.
+            if not self.decl_expr:
+                self.seen_type = False
+        elif op == "=":
+            self.decl_expr = True
+        elif op == ";":
+            self.decl_expr = False
+            if self.depth <= 0:
+                self.mode = TOP
+                self.in_provider = False
+            else:
+                self.seen_type = False
+        elif op == "," and self.depth > 0 and self.seen_stack and not self.decl_expr:
+            # A new parameter (in a parameter list) starts a new type.
+            self.seen_type = False
+        elif op == ":" and not self.decl_expr:
+            self.decl_expr = True  # bit-field width, or a provider probe's translated args
