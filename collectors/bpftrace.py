@@ -1,0 +1,688 @@
+"""The bpftrace backend: run ``bpftrace -f json`` and turn its output into snapshots.
+
+Two halves. :class:`SnapshotAssembler` is pure (JSON lines in, snapshots out) so that
+it can be tested on captured output; :class:`BpftraceBackend` runs the child process,
+feeds the assembler as lines arrive, and enforces the duration.
+
+What the assembler expects from the program (the contract with ``dscript/bpftrace.py``):
+
+* Every aggregation is a bpftrace map described by a ``MapInfo`` (``bt_name``,
+  ``aggregation``, ``function``, ``role``, ``params``, ``key_kinds``, ``key_names``).
+  Maps named ``@__*`` without a MapInfo are internal and never data.
+* With an interval the program prints every map, clears it, then
+  ``printf("__dtscope_snapshot__\\n")``: everything printed since the previous marker is
+  one snapshot. bpftrace prints every map again when it exits; that tail becomes the
+  final snapshot (totals of the whole run when there is no interval).
+* Map JSON keys are the key values joined with ",". We split them knowing each key's
+  kind: ``int``/``cgroup``/``syscall`` keys are digits; ``stack``/``ustack`` keys are
+  ``""`` or ``"\\n"`` + frame lines that each start with spaces, so the stack ends at the
+  first newline followed by "," or the end; ``str`` keys take what is left. One string
+  key is always exact. Two or more string keys are exact unless commas inside them make
+  several splits possible; then the commas go to the later keys and the snapshot's
+  ``errors`` says how many keys of which aggregation were ambiguous.
+* Roles: ``main`` holds the aggregation. ``negative`` is a quantize companion keyed like
+  ``main`` that holds ``hist(-v)`` for negative ``v``: its bucket [m, M] becomes the
+  DTrace bucket [-M, -m+1). ``sumsq`` (for ``stddev``) is a companion ``sum(v*v)`` next to
+  a ``stats()`` main map.
+* ``llquantize`` is an ``lhist(index, 0, N, 1)`` of the bucket index, where index 0 is
+  the underflow (< factor^lo), 1..N-2 are the buckets of :func:`llquantize_bounds` and
+  N-1 the overflow (>= factor^(hi+1)).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from .base import (
+    Backend,
+    PreparedProgram,
+    RunOptions,
+    TracerError,
+    TracerNotFound,
+    TracerPermissionError,
+)
+from .model import AggInfo, AggRow, Bucket, Snapshot
+
+SNAPSHOT_MARKER = "__dtscope_snapshot__"
+NUMERIC_KINDS = ("int", "cgroup", "syscall")
+STACK_KINDS = ("stack", "ustack")
+
+INSTALL_ADVICE = (
+    "bpftrace is not installed (or not on PATH). Install it with `apt-get install bpftrace` "
+    "(Debian/Ubuntu) or `dnf install bpftrace` (Fedora), or pass --bpftrace PATH"
+)
+ROOT_ADVICE = (
+    "bpftrace must run as root: run dtscope with sudo (loading BPF programs needs CAP_BPF, "
+    "CAP_PERFMON and CAP_SYS_RESOURCE, or CAP_SYS_ADMIN on kernels before 5.8, and "
+    "bpftrace 0.17 also insists on uid 0)"
+)
+
+# Harmless on kernels that account BPF memory to the cgroup instead of RLIMIT_MEMLOCK.
+_HARMLESS_STDERR = ("couldn't set RLIMIT_MEMLOCK",)
+_STACK_LOOKUP = re.compile(r"failed to look up stack id")
+
+# Default BPFTRACE_MAP_KEYS_MAX is 4096; a per-process or per-path aggregation passes that
+# on a busy host, and bpftrace silently stops adding keys.
+DEFAULT_MAP_KEYS_MAX = 16384
+TRACER_OPTION_ENV = {
+    "aggsize": "BPFTRACE_MAP_KEYS_MAX",
+    "map_keys_max": "BPFTRACE_MAP_KEYS_MAX",
+    "strsize": "BPFTRACE_STRLEN",
+    "stackframes": "BPFTRACE_MAX_STACK_FRAMES",  # not in every version; ignored when unknown
+    "bufsize": "BPFTRACE_PERF_RB_PAGES",
+}
+
+
+def _utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _numeric_end(text: str, pos: int) -> int | None:
+    end = pos + 1 if pos < len(text) and text[pos] == "-" else pos
+    start = end
+    while end < len(text) and text[end].isdigit():
+        end += 1
+    return end if end > start else None
+
+
+def _stack_end(text: str, pos: int) -> int:
+    """End of a stack key that starts at ``pos`` (stacks are "" or "\\n" + frame lines)."""
+    if not text.startswith("\n", pos):
+        return pos  # empty stack
+    i = pos + 1
+    while True:
+        newline = text.find("\n", i)
+        if newline < 0:
+            return len(text)  # malformed: take the rest
+        after = newline + 1
+        if after == len(text) or text[after] == ",":
+            return after
+        i = after
+
+
+def _candidate_ends(text: str, pos: int, kind: str, last: bool) -> list[int]:
+    if kind in NUMERIC_KINDS:
+        end = _numeric_end(text, pos)
+        return [] if end is None else [end]
+    if kind in STACK_KINDS:
+        return [_stack_end(text, pos)]
+    if last:
+        return [len(text)]
+    ends = []
+    comma = text.find(",", pos)
+    while comma >= 0:
+        ends.append(comma)
+        comma = text.find(",", comma + 1)
+    return ends
+
+
+def split_key(text: str, kinds: Sequence[str]) -> tuple[list[str], bool]:
+    """Split a bpftrace JSON map key into one piece per key; also say whether it was ambiguous.
+
+    Raises ValueError when no split fits the kinds.
+    """
+    arity = len(kinds)
+    if arity <= 1:
+        return [text], False
+    if all(kind in NUMERIC_KINDS for kind in kinds):
+        parts = text.split(",")
+        if len(parts) == arity:
+            return parts, False
+    solutions: list[list[str]] = []
+
+    def walk(pos: int, index: int, pieces: list[str]) -> None:
+        last = index == arity - 1
+        for end in _candidate_ends(text, pos, kinds[index], last):
+            if len(solutions) >= 2:
+                return
+            piece = text[pos:end]
+            if last:
+                if end == len(text):
+                    solutions.append(pieces + [piece])
+            elif end < len(text) and text[end] == ",":
+                walk(end + 1, index + 1, pieces + [piece])
+
+    walk(0, 0, [])
+    if not solutions:
+        raise ValueError(f"key {text!r} does not fit kinds {list(kinds)}")
+    return solutions[0], len(solutions) > 1
+
+
+def stack_frames(piece: str) -> str:
+    """bpftrace's "\\n    f1\\n    f2\\n" -> "f1\\nf2" (innermost frame first)."""
+    return "\n".join(line.strip() for line in piece.split("\n") if line.strip())
+
+
+def convert_key(piece: str, kind: str) -> Any:
+    if kind == "int":
+        return int(piece)
+    if kind == "syscall":
+        from .syscalls import syscall_name
+
+        return syscall_name(int(piece))
+    if kind == "cgroup":
+        from .cgroups import cgroup_path
+
+        return cgroup_path(int(piece))
+    if kind in STACK_KINDS:
+        return stack_frames(piece)
+    return piece
+
+
+# --------------------------------------------------------------------------- buckets
+
+
+def llquantize_bounds(factor: int, low: int, high: int, steps: int) -> list[tuple[int | None, int | None]]:
+    """Bucket ranges of DTrace's ``llquantize(v, factor, low, high, steps)``, underflow first.
+
+    For each order of magnitude ``factor**m`` (m from low to high) the range
+    ``[factor**m, factor**(m+1))`` is cut into buckets of width
+    ``max(1, factor**(m+1) // steps)``, aligned to multiples of that width.
+    """
+    bounds: list[tuple[int | None, int | None]] = [(None, factor**low)]
+    for order in range(low, high + 1):
+        this, following = factor**order, factor ** (order + 1)
+        width = max(1, following // steps)
+        start = this - this % width if this % width else this
+        value = max(start, this)
+        while value < following:
+            bounds.append((value, min(value + width, following)))
+            value += width
+    bounds.append((factor ** (high + 1), None))
+    return bounds
+
+
+def _bucket_from_entry(entry: dict[str, Any]) -> Bucket:
+    lo = entry.get("min")
+    hi = entry.get("max")
+    return Bucket(lo, None if hi is None else hi + 1, int(entry.get("count", 0)))
+
+
+def hist_buckets(entries: list[dict[str, Any]], function: str, params: Sequence[int] = ()) -> list[Bucket]:
+    """bpftrace hist/lhist entries ({min, max, count}, inclusive) -> ``[lo, hi)`` buckets."""
+    if function == "llquantize" and len(params) == 4:
+        bounds = llquantize_bounds(*params)
+        counts = [0] * len(bounds)
+        for entry in entries:
+            index = entry.get("min")
+            index = 0 if index is None else min(int(index), len(bounds) - 1)
+            counts[index] += int(entry.get("count", 0))
+        return [Bucket(lo, hi, c) for (lo, hi), c in zip(bounds, counts) if c]
+    return [_bucket_from_entry(entry) for entry in entries]
+
+
+def negative_buckets(entries: list[dict[str, Any]]) -> list[Bucket]:
+    """Buckets of the negated-values companion map -> DTrace's negative quantize buckets."""
+    out = []
+    for entry in entries:
+        lo, hi = entry.get("min"), entry.get("max")
+        if lo is None or hi is None or hi < 1:
+            continue  # the companion only holds positive (negated) values
+        out.append(Bucket(-hi, -max(lo, 1) + 1, int(entry.get("count", 0))))
+    out.sort(key=lambda b: b.lo if b.lo is not None else -math.inf)
+    return out
+
+
+# --------------------------------------------------------------------------- assembling
+
+
+def aggregations_from_maps(maps: dict[str, Any]) -> dict[str, AggInfo]:
+    infos: dict[str, AggInfo] = {}
+    for info in maps.values():
+        if getattr(info, "role", "main") != "main":
+            continue
+        infos[info.aggregation] = AggInfo(
+            name=info.aggregation,
+            function=info.function,
+            key_names=list(getattr(info, "key_names", None) or []),
+            key_kinds=list(getattr(info, "key_kinds", None) or []),
+        )
+    return infos
+
+
+class SnapshotAssembler:
+    """Feed it bpftrace ``-f json`` lines; it returns a snapshot at each marker.
+
+    ``maps``: bt map name ("@x") -> MapInfo. ``on_output`` receives printf()/time()
+    text a line at a time.
+    """
+
+    def __init__(
+        self,
+        maps: dict[str, Any],
+        aggregations: dict[str, AggInfo] | None = None,
+        interval: float | None = None,
+        on_output: Callable[[str], None] | None = None,
+    ):
+        self.maps = maps
+        self.aggregations = aggregations if aggregations is not None else aggregations_from_maps(maps)
+        self.interval = interval
+        self.on_output = on_output
+        self.seq = 0
+        self.attached_probes: int | None = None
+        self._pending: dict[str, Any] = {}  # bt name -> data of its latest print
+        self._drops: dict[str, int] = {}
+        self._errors: list[str] = []
+        self._output_buffer = ""
+        self._last_marker = time.monotonic()
+
+    # -- input
+
+    def feed(self, line: str) -> Snapshot | None:
+        line = line.strip()
+        if not line:
+            return None
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            self._emit_text(line + "\n")  # plain text (e.g. from system()) is program output
+            return None
+        if not isinstance(record, dict):
+            return None
+        kind, data = record.get("type"), record.get("data")
+        if kind in ("map", "hist", "stats"):
+            if isinstance(data, dict):
+                self._pending.update(data)
+        elif kind == "printf":
+            if data == SNAPSHOT_MARKER + "\n":
+                return self.snapshot()
+            self._emit_text(str(data))
+        elif kind == "lost_events":
+            lost = data.get("events", 0) if isinstance(data, dict) else data
+            self._drops["lost_events"] = self._drops.get("lost_events", 0) + int(lost or 0)
+        elif kind == "attached_probes":
+            self.attached_probes = (data or {}).get("probes") if isinstance(data, dict) else None
+        elif isinstance(data, str):
+            self._emit_text(data)  # time(), join(), system() output and the like
+        return None
+
+    def add_error(self, message: str) -> None:
+        self._errors.append(message)
+
+    def add_drops(self, kind: str, count: int) -> None:
+        self._drops[kind] = self._drops.get(kind, 0) + count
+
+    def _emit_text(self, text: str) -> None:
+        self._output_buffer += text
+        while "\n" in self._output_buffer:
+            line, self._output_buffer = self._output_buffer.split("\n", 1)
+            self._write_output(line)
+
+    def _write_output(self, line: str) -> None:
+        if self.on_output is not None:
+            self.on_output(line)
+        else:
+            print(line, flush=True)
+
+    # -- output
+
+    def snapshot(self, *, final: bool = False, tracer_state: str = "running") -> Snapshot:
+        now = time.monotonic()
+        elapsed, self._last_marker = now - self._last_marker, now
+        rows, errors = self.build_rows(self._pending)
+        interval: float | None = self.interval
+        if final:
+            if self._output_buffer:
+                self._write_output(self._output_buffer)
+                self._output_buffer = ""
+            if self.interval is not None:
+                interval = round(elapsed, 3)
+                # bpftrace's exit print shows maps the last interval cleared as 0: not data.
+                rows = [r for r in rows if r.value != 0]
+        snap = Snapshot(
+            time=_utcnow(),
+            rows=rows,
+            seq=self.seq,
+            interval=interval,
+            drops=self._drops,
+            errors=self._errors + errors,
+            tracer_state=tracer_state,
+            final=final,
+            aggregations=self.aggregations,
+        )
+        self.seq += 1
+        self._pending, self._drops, self._errors = {}, {}, []
+        return snap
+
+    def build_rows(self, printed: dict[str, Any]) -> tuple[list[AggRow], list[str]]:
+        rows: dict[tuple[str, tuple], AggRow] = {}
+        companions: list[tuple[Any, Any]] = []
+        ambiguous: dict[str, int] = {}
+        errors: list[str] = []
+        stats: dict[tuple[str, tuple], tuple[int, int]] = {}
+        for bt_name, data in printed.items():
+            info = self.maps.get(bt_name)
+            if info is None:
+                continue  # internal (@__*) or not an aggregation of the program
+            role = getattr(info, "role", "main")
+            if role != "main":
+                companions.append((info, data))
+                continue
+            for keys, value in self._entries(info, data, ambiguous, errors):
+                row = self._row(info, keys, value, stats)
+                rows[(info.aggregation, keys)] = row
+        for info, data in companions:
+            for keys, value in self._entries(info, data, ambiguous, errors):
+                self._merge_companion(rows, stats, info, keys, value)
+        for name, count in ambiguous.items():
+            errors.append(
+                f"@{name}: {count} key(s) with commas in more than one string key could be "
+                "split more than one way; the commas went to the later keys"
+            )
+        return list(rows.values()), errors
+
+    def _entries(self, info: Any, data: Any, ambiguous: dict[str, int], errors: list[str]):
+        kinds = list(getattr(info, "key_kinds", None) or [])
+        if not kinds:
+            yield (), data
+            return
+        if not isinstance(data, dict):
+            errors.append(f"@{info.aggregation}: expected keyed data from bpftrace, got {type(data).__name__}")
+            return
+        for text, value in data.items():
+            try:
+                pieces, was_ambiguous = split_key(text, kinds)
+                keys = tuple(convert_key(p, k) for p, k in zip(pieces, kinds))
+            except ValueError as err:
+                errors.append(f"@{info.aggregation}: {err}")
+                continue
+            if was_ambiguous:
+                ambiguous[info.aggregation] = ambiguous.get(info.aggregation, 0) + 1
+            yield keys, value
+
+    def _row(self, info: Any, keys: tuple, value: Any, stats: dict) -> AggRow:
+        function = info.function
+        params = tuple(getattr(info, "params", None) or ())
+        if isinstance(value, list):
+            buckets = hist_buckets(value, function, params)
+            return AggRow(info.aggregation, function, keys, sum(b.count for b in buckets), buckets)
+        if isinstance(value, dict):  # stats(): {count, average, total}
+            if function == "stddev":
+                # Needs the sum of squares from the ``sumsq`` companion; 0 until it comes.
+                stats[(info.aggregation, keys)] = (value.get("count", 0), value.get("total", 0))
+                value = 0
+            elif function == "sum":
+                value = value.get("total", 0)
+            elif function == "count":
+                value = value.get("count", 0)
+            else:
+                value = value.get("average", 0)
+        return AggRow(info.aggregation, function, keys, value, None)
+
+    def _merge_companion(self, rows: dict, stats: dict, info: Any, keys: tuple, value: Any) -> None:
+        role = getattr(info, "role", "")
+        key = (info.aggregation, keys)
+        row = rows.get(key)
+        if role == "negative" and isinstance(value, list):
+            if row is None:
+                row = rows[key] = AggRow(info.aggregation, info.function, keys, 0, [])
+            row.buckets = negative_buckets(value) + (row.buckets or [])
+            row.value = sum(b.count for b in row.buckets)
+        elif role == "sumsq" and row is not None and key in stats:
+            count, total = stats[key]
+            if count:
+                mean = total / count
+                row.value = int(math.sqrt(max(0.0, value / count - mean * mean)))
+
+
+# --------------------------------------------------------------------------- running
+
+
+def prepare_text(text: str, maps: dict[str, Any], name: str = "program") -> PreparedProgram:
+    """A PreparedProgram for bpftrace text (from the lowering, or written by hand)."""
+    return PreparedProgram(
+        text=text,
+        aggregations=aggregations_from_maps(maps),
+        extra={"maps": maps, "name": name},
+    )
+
+
+def _has_root_privileges() -> bool:
+    return os.geteuid() == 0
+
+
+class BpftraceBackend(Backend):
+    name = "bpftrace"
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None  # the running tracer, for tests and signals
+
+    @classmethod
+    def find_binary(cls, path: str | None = None) -> str:
+        if path:
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
+            found = shutil.which(path)
+            if found:
+                return found
+            raise TracerNotFound(f"--bpftrace {path}: no such executable. {INSTALL_ADVICE}")
+        found = shutil.which("bpftrace")
+        if not found:
+            raise TracerNotFound(INSTALL_ADVICE)
+        return found
+
+    def prepare(self, program, options: RunOptions) -> PreparedProgram:
+        from dtscope.dscript import bpftrace as lowering
+
+        lowered = lowering.lower(program, interval=options.interval)
+        prepared = prepare_text(lowered.text, dict(lowered.maps))
+        marker = getattr(lowered, "snapshot_marker", SNAPSHOT_MARKER)
+        if marker != SNAPSHOT_MARKER:
+            raise TracerError(f"lowering uses snapshot marker {marker!r}, collector expects {SNAPSHOT_MARKER!r}")
+        return prepared
+
+    def command(self, binary: str, program_path: str, options: RunOptions) -> list[str]:
+        cmd = [binary, "-f", "json"]
+        if options.destructive:
+            cmd.append("--unsafe")
+        if options.target_command:
+            cmd += ["-c", options.target_command]
+        if options.target_pid is not None:
+            cmd += ["-p", str(options.target_pid)]
+        return cmd + [program_path, *options.macro_args]
+
+    def environment(self, options: RunOptions) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("BPFTRACE_MAP_KEYS_MAX", str(DEFAULT_MAP_KEYS_MAX))
+        for option, value in options.tracer_options.items():
+            variable = TRACER_OPTION_ENV.get(option)
+            if variable:
+                env[variable] = str(value)
+        return env
+
+    def stream(self, prepared: PreparedProgram, options: RunOptions) -> Iterator[Snapshot]:
+        binary = self.find_binary(options.tracer_path)
+        if not _has_root_privileges():
+            raise TracerPermissionError(ROOT_ADVICE)
+        maps = prepared.extra.get("maps", {})
+        name = prepared.extra.get("name", "program")
+        assembler = SnapshotAssembler(maps, prepared.aggregations, options.interval, options.on_output)
+        with tempfile.TemporaryDirectory(prefix="dtscope-") as workdir:
+            program_path = os.path.join(workdir, f"{_safe_name(name)}.bt")
+            with open(program_path, "w") as fh:
+                fh.write(prepared.text)
+            yield from _TracerRun(self, binary, program_path, options, assembler).snapshots()
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(name)) or "program"
+
+
+class _TracerRun:
+    """One child bpftrace process: reader threads, duration, shutdown, errors."""
+
+    STOP_GRACE_SECONDS = 10.0
+
+    def __init__(self, backend: BpftraceBackend, binary: str, program_path: str,
+                 options: RunOptions, assembler: SnapshotAssembler):
+        self.backend = backend
+        self.options = options
+        self.assembler = assembler
+        self.program_path = program_path
+        self.lines: queue.Queue = queue.Queue()
+        self.stderr_lines: list[str] = []
+        self.stderr_lock = threading.Lock()
+        self.collected: list[Snapshot] = []
+        self.stop_sent_at: float | None = None
+        self.cmd = backend.command(binary, program_path, options)
+        self.env = backend.environment(options)
+
+    def _read_stdout(self, stream) -> None:
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _read_stderr(self, stream) -> None:
+        for line in stream:
+            line = line.rstrip("\n")
+            if not line.strip() or any(h in line for h in _HARMLESS_STDERR):
+                continue
+            with self.stderr_lock:
+                self.stderr_lines.append(line)
+
+    def _take_stderr(self) -> tuple[int, list[str]]:
+        """Stderr lines since the last call: (stack lookup failures, other messages)."""
+        with self.stderr_lock:
+            lines, self.stderr_lines = self.stderr_lines, []
+        self._all_stderr.extend(lines)
+        failures = sum(1 for line in lines if _STACK_LOOKUP.search(line))
+        return failures, [self._readable(line) for line in lines if not _STACK_LOOKUP.search(line)]
+
+    def _readable(self, line: str) -> str:
+        return line.replace(self.program_path, "<generated bpftrace>")
+
+    def _stop(self, proc: subprocess.Popen) -> None:
+        if self.stop_sent_at is None and proc.poll() is None:
+            self.stop_sent_at = time.monotonic()
+            try:
+                proc.send_signal(signal.SIGINT)  # bpftrace runs END and prints its maps
+            except ProcessLookupError:
+                pass
+
+    def snapshots(self) -> Iterator[Snapshot]:
+        options, assembler = self.options, self.assembler
+        self._all_stderr: list[str] = []
+        try:
+            proc = subprocess.Popen(
+                self.cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                bufsize=1,
+                env=self.env,
+                # Its own session: the terminal's Ctrl-C reaches only us, and we stop the
+                # tracer so that it still prints what it collected.
+                start_new_session=True,
+            )
+        except OSError as err:
+            raise TracerNotFound(f"cannot run {self.cmd[0]}: {err}. {INSTALL_ADVICE}") from None
+        self.backend.process = proc
+        readers = [
+            threading.Thread(target=self._read_stdout, args=(proc.stdout,), daemon=True),
+            threading.Thread(target=self._read_stderr, args=(proc.stderr,), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        started = time.monotonic()
+        deadline = started + options.duration if options.duration else None
+        expected_snapshots = (
+            max(1, round(options.duration / options.interval))
+            if options.duration and options.interval
+            else None
+        )
+        try:
+            while True:
+                try:
+                    line = self.lines.get(timeout=0.2)
+                except queue.Empty:
+                    line = ""
+                except KeyboardInterrupt:
+                    self._stop(proc)
+                    continue
+                now = time.monotonic()
+                if line is None:
+                    break
+                if line:
+                    snap = assembler.feed(line)
+                    if snap is not None:
+                        self._drain_stderr_into_snapshot(snap)
+                        self.collected.append(snap)
+                        yield snap
+                        if expected_snapshots is not None and len(self.collected) >= expected_snapshots:
+                            self._stop(proc)
+                # With an interval the marker count ends the run; the clock is the backstop.
+                grace = options.interval if expected_snapshots is not None else 0.0
+                if deadline is not None and now >= deadline + grace:
+                    self._stop(proc)
+                if self.stop_sent_at is not None and now - self.stop_sent_at > self.STOP_GRACE_SECONDS:
+                    proc.kill()
+            for reader in readers:
+                reader.join(timeout=5)
+            returncode = proc.wait()
+        finally:
+            if proc.poll() is None:
+                self._stop(proc)
+                try:
+                    proc.wait(timeout=self.STOP_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        yield from self._finish(proc, returncode)
+
+    def _drain_stderr_into_snapshot(self, snap: Snapshot) -> None:
+        failures, errors = self._take_stderr()
+        if failures:
+            snap.drops["stack_lookup"] = snap.drops.get("stack_lookup", 0) + failures
+        snap.errors.extend(errors)
+
+    def _finish(self, proc: subprocess.Popen, returncode: int) -> Iterator[Snapshot]:
+        assembler = self.assembler
+        stopped_by_us = self.stop_sent_at is not None
+        ok = returncode == 0 or (stopped_by_us and returncode == -signal.SIGINT)
+        failures, errors = self._take_stderr()
+        if failures:
+            assembler.add_drops("stack_lookup", failures)
+        if ok:
+            for error in errors:
+                assembler.add_error(error)
+            final = assembler.snapshot(final=True, tracer_state="exited")
+            self.collected.append(final)
+            yield final
+            return
+        messages = [self._readable(line) for line in self._all_stderr if not _STACK_LOOKUP.search(line)]
+        text = "\n".join(messages)
+        if "only supports running as the root user" in text or "Operation not permitted" in text:
+            raise TracerPermissionError(ROOT_ADVICE + (f"\nbpftrace said: {text}" if text else ""))
+        if assembler.attached_probes is None:
+            raise TracerError(
+                "bpftrace rejected the program"
+                + (f":\n{text}" if text else f" (exit status {returncode})")
+                + "\n(see it with `dtscope compile --target bpftrace SCRIPT`)",
+                snapshots=self.collected,
+            )
+        final = assembler.snapshot(final=True, tracer_state="failed")
+        self.collected.append(final)
+        how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with status {returncode}"
+        raise TracerError(
+            f"bpftrace {how} before the run ended; kept {len(self.collected)} snapshot(s)"
+            + (f":\n{text}" if text else ""),
+            snapshots=self.collected,
+        )
