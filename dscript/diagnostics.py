@@ -27,6 +27,7 @@ class Diagnostic:
         if line_text is None:
             return head
         line_text = line_text.rstrip("\n").expandtabs(1)  # keep columns: a tab is one column
+        line_text = "".join(ch if ch.isprintable() else "?" for ch in line_text)
         if len(line_text) > 200:
             line_text = line_text[:200] + "..."
         col = max(self.span.col, 1)

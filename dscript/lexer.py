@@ -20,6 +20,7 @@ the preprocessor, :class:`LineMap` turns those into the original file and line.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 
 from lark import Token
@@ -152,6 +153,7 @@ def assigned_names(text: str) -> set[str]:
 
 
 TOP, AFTER_SPEC, PRED, AFTER_PRED, BODY, DECL = range(6)
+CURRENT = threading.local()
 
 
 class DLexer(Lexer):
@@ -167,7 +169,9 @@ class DLexer(Lexer):
     def lex(self, data):  # type: ignore[override]
         # lark hands a custom lexer the whole text.
         text = data if isinstance(data, str) else getattr(data, "text", data)
-        return DTokenizer(text, self.literal_names).tokens()
+        tokenizer = DTokenizer(text, self.literal_names)
+        CURRENT.tokenizer = tokenizer  # for error messages: which state was the lexer in?
+        return tokenizer.tokens()
 
 
 class DTokenizer:

@@ -269,7 +269,11 @@ def _syntax_error(err: UnexpectedInput, text: str, linemap: LineMap, sources) ->
 def _hint(expected: set[str], literal_text: dict[str, str], found: str) -> str:
     if not expected:
         return ""
-    if "EPRED" in expected and len(expected) > 5:
+    from .lexer import CURRENT, PRED
+
+    tokenizer = getattr(CURRENT, "tokenizer", None)
+    in_predicate = tokenizer is not None and tokenizer.mode == PRED
+    if in_predicate and "EPRED" in expected and len(expected) > 5:
         return "predicate not closed: expected an operator or '/' before '{'"
     if expected >= {"IDENT", "INT"}:
         others = sorted(e for e in expected if e in ("SEMICOLON", "RBRACE", "RPAR", "RSQB"))
