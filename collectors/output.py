@@ -1,0 +1,206 @@
+"""Write a snapshot stream to a file chosen by its extension, atomically.
+
+``.jsonl``: the model's JSONL (rows plus one status line per snapshot).
+``.csv``: one line per row: ``time, snapshot, interval, aggregation, function, keys,
+value, buckets`` with ``keys`` and ``buckets`` as JSON (so commas and stacks survive).
+``.parquet``: the same columns, ``keys`` as JSON text and ``buckets`` as a list of
+``{lo, hi, count}`` structs; one row group per snapshot.
+
+Every writer fills a temporary file beside the target and renames it over the target
+only when the run ends, so a reader (or a crashed cron job) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from typing import Any
+
+from dtscope.errors import UsageError, UserError
+
+from .model import Snapshot, iso_time, snapshot_records
+
+FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+CSV_COLUMNS = ["time", "snapshot", "interval", "aggregation", "function", "keys", "value", "buckets"]
+
+
+def output_format(path: str) -> str:
+    """The format for ``path`` by extension; UsageError for anything else."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in FORMATS:
+        raise UsageError(
+            f"-o {path}: unknown output type {extension or '(no extension)'!r}; "
+            "use .jsonl, .csv or .parquet"
+        )
+    return FORMATS[extension]
+
+
+def check_output_path(path: str) -> str:
+    """Fail before tracing when the output cannot be written."""
+    fmt = output_format(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"-o {path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"-o {path}: directory {directory} is not writable")
+    if os.path.isdir(path):
+        raise UsageError(f"-o {path}: is a directory")
+    return fmt
+
+
+class SnapshotWriter:
+    """Open with ``open_writer(path)``; ``write(snapshot)`` each; ``close()`` to publish."""
+
+    binary = False
+
+    def __init__(self, path: str):
+        self.path = path
+        directory = os.path.dirname(os.path.abspath(path)) or "."
+        fd, self.tmp_path = tempfile.mkstemp(
+            prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory
+        )
+        self.fh = os.fdopen(fd, "wb" if self.binary else "w", **({} if self.binary else {"newline": ""}))
+        self.rows_written = 0
+        self.closed = False
+
+    def write(self, snap: Snapshot) -> None:
+        raise NotImplementedError
+
+    def _finish_content(self) -> None:
+        """Flush what the format buffers (Parquet footers)."""
+
+    def close(self) -> None:
+        """Publish the file: fsync, rename over the target."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._finish_content()
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.fh.close()
+            os.chmod(self.tmp_path, 0o644)
+            os.replace(self.tmp_path, self.path)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Drop the temporary file; the target is left as it was."""
+        self.closed = True
+        try:
+            self.fh.close()
+        except Exception:  # noqa: BLE001 - we are already failing
+            pass
+        try:
+            os.unlink(self.tmp_path)
+        except OSError:
+            pass
+
+    def __enter__(self) -> SnapshotWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class JsonlWriter(SnapshotWriter):
+    def write(self, snap: Snapshot) -> None:
+        for record in snapshot_records(snap):
+            self.fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self.rows_written += len(snap.rows)
+
+
+def _csv_cells(snap: Snapshot) -> Iterable[list[Any]]:
+    for row in snap.rows:
+        yield [
+            iso_time(snap.time),
+            snap.seq,
+            "" if snap.interval is None else snap.interval,
+            row.aggregation,
+            row.function,
+            json.dumps(list(row.keys)),
+            row.value,
+            "" if row.buckets is None else json.dumps([b.to_json() for b in row.buckets]),
+        ]
+
+
+class CsvWriter(SnapshotWriter):
+    def __init__(self, path: str):
+        super().__init__(path)
+        self.csv = csv.writer(self.fh)
+        self.csv.writerow(CSV_COLUMNS)
+
+    def write(self, snap: Snapshot) -> None:
+        for cells in _csv_cells(snap):
+            self.csv.writerow(cells)
+            self.rows_written += 1
+
+
+class ParquetWriter(SnapshotWriter):
+    binary = True
+
+    def __init__(self, path: str):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        super().__init__(path)
+        self.pa = pa
+        bucket = pa.struct([("lo", pa.int64()), ("hi", pa.int64()), ("count", pa.int64())])
+        self.schema = pa.schema(
+            [
+                ("time", pa.timestamp("us", tz="UTC")),
+                ("snapshot", pa.int64()),
+                ("interval", pa.float64()),
+                ("aggregation", pa.string()),
+                ("function", pa.string()),
+                ("keys", pa.string()),
+                ("value", pa.float64()),
+                ("buckets", pa.list_(bucket)),
+            ]
+        )
+        self.writer = pq.ParquetWriter(self.fh, self.schema)
+
+    def write(self, snap: Snapshot) -> None:
+        if not snap.rows:
+            return
+        columns: dict[str, list[Any]] = {name: [] for name in self.schema.names}
+        for row in snap.rows:
+            columns["time"].append(snap.time)
+            columns["snapshot"].append(snap.seq)
+            columns["interval"].append(snap.interval)
+            columns["aggregation"].append(row.aggregation)
+            columns["function"].append(row.function)
+            columns["keys"].append(json.dumps(list(row.keys)))
+            columns["value"].append(float(row.value))
+            columns["buckets"].append(None if row.buckets is None else [b.to_json() for b in row.buckets])
+        self.writer.write_table(self.pa.table(columns, schema=self.schema))
+        self.rows_written += len(snap.rows)
+
+    def _finish_content(self) -> None:
+        self.writer.close()
+
+
+WRITERS = {"jsonl": JsonlWriter, "csv": CsvWriter, "parquet": ParquetWriter}
+
+
+def open_writer(path: str) -> SnapshotWriter:
+    fmt = check_output_path(path)
+    try:
+        return WRITERS[fmt](path)
+    except OSError as err:
+        raise UserError(f"-o {path}: cannot write: {err.strerror}") from None
+
+
+def write_snapshots(path: str, snapshots: Iterable[Snapshot]) -> int:
+    """Write a whole stream; returns the number of rows. Nothing appears if it fails."""
+    with open_writer(path) as writer:
+        for snap in snapshots:
+            writer.write(snap)
+    return writer.rows_written

@@ -1,0 +1,95 @@
+"""Replay a saved JSONL run as a snapshot stream, with its original timing or faster.
+
+The TUI, the exporter and the reports read a replay like a live run, so they can be
+used post mortem and tested without privileges. ``options.tracer_options["speed"]``
+(``--speed``) scales time: 2 plays twice as fast, 0 (or "max") as fast as possible.
+``options.duration`` stops the replay after that much recorded time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dtscope.errors import UsageError, UserError
+
+from .base import Backend, PreparedProgram, RunOptions
+from .model import AggInfo, Snapshot, read_jsonl
+
+
+def parse_speed(value: Any) -> float:
+    """``1`` (original timing), ``2.5`` (faster), ``0``/``max`` (no waiting)."""
+    if value is None:
+        return 1.0
+    text = str(value).strip().lower().rstrip("x")
+    if text in ("max", "inf", "0"):
+        return 0.0
+    try:
+        speed = float(text)
+    except ValueError:
+        raise UsageError(f"--speed {value!r}: expected a positive number such as 2, 0.5 or max") from None
+    if speed < 0 or math.isnan(speed):
+        raise UsageError(f"--speed {value!r}: expected a positive number such as 2, 0.5 or max")
+    return speed
+
+
+def _with_last_marked(snapshots: Iterator[Snapshot]) -> Iterator[Snapshot]:
+    previous = None
+    for snap in snapshots:
+        if previous is not None:
+            yield previous
+        previous = snap
+    if previous is not None:
+        previous.final = True
+        yield previous
+
+
+def _fill_aggregations(snap: Snapshot) -> None:
+    for row in snap.rows:
+        if row.aggregation not in snap.aggregations:
+            snap.aggregations[row.aggregation] = AggInfo(row.aggregation, row.function)
+
+
+class ReplayBackend(Backend):
+    name = "replay"
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep):
+        self.sleep = sleep
+
+    @classmethod
+    def find_binary(cls, path: str | None = None) -> str:
+        return ""  # no tracer needed
+
+    def prepare(self, program, options: RunOptions) -> PreparedProgram:
+        path = getattr(program, "path", None) or program
+        if not isinstance(path, str):
+            raise UsageError("replay needs a saved run (.jsonl file)")
+        return PreparedProgram(text="", aggregations={}, extra={"path": path})
+
+    def stream(self, prepared: PreparedProgram, options: RunOptions) -> Iterator[Snapshot]:
+        path = prepared.extra["path"]
+        speed = parse_speed(options.tracer_options.get("speed"))
+        try:
+            fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
+        except OSError as err:
+            raise UserError(f"{path}: cannot read: {err.strerror}") from None
+        with fh:
+            first_time = None
+            started = time.monotonic()
+            try:
+                for snap in _with_last_marked(read_jsonl(fh)):
+                    if first_time is None:
+                        first_time = snap.time
+                    offset = (snap.time - first_time).total_seconds()
+                    if options.duration is not None and offset > options.duration:
+                        break
+                    if speed > 0:
+                        wait = offset / speed - (time.monotonic() - started)
+                        if wait > 0:
+                            self.sleep(wait)
+                    _fill_aggregations(snap)
+                    yield snap
+            except ValueError as err:
+                raise UserError(f"{path}: {err}") from None

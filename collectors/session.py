@@ -1,0 +1,93 @@
+"""Run a loaded script on a backend and get its snapshot stream: the one entry point.
+
+``run_stream(script, backend, options)`` is what `dtscope run`, `top`, `export` and
+`flame` call. It picks the backend ("auto": replay for a saved run, bpftrace on Linux,
+dtrace where dtrace is the tracer), refuses destructive actions unless allowed,
+prepares the program and yields snapshots that carry the script's units.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+from dtscope.errors import UsageError, UserError
+
+from .base import Backend, RunOptions
+from .model import Snapshot
+
+BACKENDS = ("auto", "bpftrace", "dtrace", "replay")
+
+
+def backend_for(name: str) -> Backend:
+    """The Backend instance for a backend name (not "auto": see :func:`choose_backend`)."""
+    if name == "bpftrace":
+        from .bpftrace import BpftraceBackend
+
+        return BpftraceBackend()
+    if name == "dtrace":
+        try:
+            from .dtrace import DtraceBackend
+        except ImportError as err:
+            raise UserError(f"the dtrace backend is not available in this build: {err}") from None
+        return DtraceBackend()
+    if name == "replay":
+        from .replay import ReplayBackend
+
+        return ReplayBackend()
+    raise UsageError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})")
+
+
+def choose_backend(script: Any, requested: str = "auto", *, system: str | None = None,
+                   which=shutil.which) -> str:
+    """Resolve "auto": replay for a saved run; dtrace where it is the tracer; else bpftrace."""
+    if requested not in BACKENDS:
+        raise UsageError(f"unknown backend {requested!r} (choose from {', '.join(BACKENDS)})")
+    kind = getattr(script, "kind", None)
+    if kind == "replay" and requested not in ("auto", "replay"):
+        raise UsageError(f"{script.path}: a saved run can only be replayed (--backend replay)")
+    if requested == "replay" and kind != "replay":
+        raise UsageError("--backend replay needs a saved run (.jsonl) as the script")
+    if requested != "auto":
+        return requested
+    if kind == "replay":
+        return "replay"
+    system = system or platform.system()
+    if system == "Linux":
+        # Oracle's dtrace for Linux counts only when bpftrace is absent.
+        if which("bpftrace") is None and which("dtrace") is not None:
+            return "dtrace"
+        return "bpftrace"
+    return "dtrace"  # illumos (SunOS), FreeBSD, macOS
+
+
+def run_stream(script: Any, backend: str = "auto", options: RunOptions | None = None) -> Iterator[Snapshot]:
+    """Snapshots of ``script`` (a ``dtscope.scripts.LoadedScript``) as the run produces them.
+
+    Choosing and preparing fail at the call (UsageError, DiagnosticError from the
+    lowering); the tracer's failures surface while iterating (TracerNotFound,
+    TracerPermissionError, TracerError with the snapshots kept).
+    """
+    options = options or RunOptions()
+    name = choose_backend(script, backend)
+    destructive = list(getattr(script, "destructive", None) or [])
+    if destructive and not options.destructive and name != "replay":
+        raise UsageError(
+            f"{script.display_name if hasattr(script, 'display_name') else script.name}: uses "
+            f"destructive action(s) {', '.join(destructive)}: rerun with --destructive to allow them"
+        )
+    chosen = backend_for(name)
+    if name == "replay":
+        prepared = chosen.prepare(script, options)
+    else:
+        prepared = chosen.prepare(script.program, options)
+        if getattr(prepared, "extra", None) is not None:
+            prepared.extra.setdefault("name", getattr(script, "name", "program"))
+    units = dict(getattr(script, "units", None) or {})
+    for aggregation, unit in units.items():
+        info = prepared.aggregations.get(aggregation)
+        if info is not None and not info.unit:
+            info.unit = unit
+    return chosen.stream(prepared, options)
