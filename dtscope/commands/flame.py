@@ -174,14 +174,13 @@ def _profile_live(args: argparse.Namespace):
         raise UsageError("--pid must be a positive process id")
     duration = parse_duration(args.duration)
     program = profile_program(args.hz, args.stacks, args.pid, args.zone)
-    try:
-        from dtscope.collectors import session
-        from dtscope.collectors.base import RunOptions
-    except ImportError:
-        raise UserError("live profiling needs dtscope.collectors.session, which this build lacks; "
-                        "use --input with saved stacks") from None
+    from dtscope.collectors import session
+    from dtscope.collectors.base import RunOptions
+    from dtscope.scripts import LoadedScript
+
+    script = LoadedScript(name="flame", path=None, kind="d", program=program)
     options = RunOptions(duration=duration)
-    snapshots = list(session.run_stream(program, args.backend, options))
+    snapshots = list(session.run_stream(script, args.backend or "auto", options))
     if args.save:
         from dtscope.collectors.model import atomic_write, write_jsonl
 
