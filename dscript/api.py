@@ -219,6 +219,7 @@ curthread: Any = _variable("curthread")
 cwd: str = _variable("cwd")
 epid: int = _variable("epid")
 errno: int = _variable("errno")
+execargs: str = _variable("execargs")
 execname: str = _variable("execname")
 gid: int = _variable("gid")
 id: int = _variable("id")
@@ -239,6 +240,7 @@ ucaller: int = _variable("ucaller")
 uid: int = _variable("uid")
 uregs: Any = _variable("uregs")
 ustackdepth: int = _variable("ustackdepth")
+vmregs: Any = _variable("vmregs")
 vtimestamp: int = _variable("vtimestamp")
 walltimestamp: int = _variable("walltimestamp")
 zonename: str = _variable("zonename")
@@ -381,6 +383,19 @@ mutex_owner: Callable[..., Any] = _d_function("mutex_owner", "mutex_owner(kmutex
 rw_iswriter: Callable[..., int] = _d_function("rw_iswriter", "rw_iswriter(krwlock_t *)")
 rw_read_held: Callable[..., int] = _d_function("rw_read_held", "rw_read_held(krwlock_t *)")
 rw_write_held: Callable[..., int] = _d_function("rw_write_held", "rw_write_held(krwlock_t *)")
+mutex_type_adaptive: Callable[..., int] = _d_function("mutex_type_adaptive", "mutex_type_adaptive(kmutex_t *)")
+mutex_type_spin: Callable[..., int] = _d_function("mutex_type_spin", "mutex_type_spin(kmutex_t *)")
+alloca: Callable[..., Any] = _d_function("alloca", "alloca(size): scratch memory")
+bcopy: Callable[..., None] = _d_function("bcopy", "bcopy(src, dest, size)")
+d_path: Callable[..., str] = _d_function("d_path", "d_path(struct path *): a path name")
+ddi_pathname: Callable[..., str] = _d_function("ddi_pathname", "ddi_pathname(dev_info_t *, minor)")
+getf: Callable[..., Any] = _d_function("getf", "getf(fd): the file_t * of a descriptor")
+json: Callable[..., str] = _d_function("json", "json(json_text, selector)")
+link_ntop: Callable[..., str] = _d_function("link_ntop", "link_ntop(hwtype, addr)")
+msgdsize: Callable[..., int] = _d_function("msgdsize", "msgdsize(mblk_t *)")
+msgsize: Callable[..., int] = _d_function("msgsize", "msgsize(mblk_t *)")
+freopen: Callable[..., None] = _d_function("freopen", "freopen(format, ...): redirect output")
+ftruncate: Callable[..., None] = _d_function("ftruncate", "ftruncate(): truncate the output file")
 
 FUNCTIONS: frozenset[str] = frozenset(
     name for name, value in list(globals().items()) if getattr(value, "__dtscope_d__", False)
@@ -418,26 +433,42 @@ def stringof(value: Any) -> str:
 
 OPERATORS: frozenset[str] = frozenset({"cast", "dot", "deref", "stringof"})
 
+
+class _Constants:
+    """``const.B_READ``: the constants of DTrace's D libraries (io.d, errno.d, signal.d...).
+
+    A bare ``B_READ`` compiles too; ``const.`` keeps linters from calling it undefined.
+    """
+
+    def __getattr__(self, name: str) -> int:
+        return 0
+
+
+const: Any = _Constants()
+
 # Spelled out (not computed) so that linters and editors resolve `import *`.
 __all__ = [  # noqa: RUF022 - grouped by kind, as documented
     # declarations and scopes
     "probe", "aggregation", "assoc_array", "param", "options", "Duration", "Identifier",
-    "NotCompiled", "self", "this", "cast", "dot", "deref", "stringof",
+    "NotCompiled", "self", "this", "const", "cast", "dot", "deref", "stringof",
     # built-in variables
     "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6", "arg7", "arg8", "arg9", "args",
     "caller", "chip", "cpu", "curcpu", "curlwpsinfo", "curpsinfo", "curthread", "cwd", "epid",
-    "errno", "execname", "gid", "id", "ipl", "lgrp", "pid", "ppid", "probefunc", "probemod",
-    "probename", "probeprov", "pset", "root", "stackdepth", "tid", "timestamp", "ucaller",
-    "uid", "uregs", "ustackdepth", "vtimestamp", "walltimestamp", "zonename",
+    "errno", "execargs", "execname", "gid", "id", "ipl", "lgrp", "pid", "ppid", "probefunc",
+    "probemod", "probename", "probeprov", "pset", "root", "stackdepth", "tid", "timestamp",
+    "ucaller", "uid", "uregs", "ustackdepth", "vmregs", "vtimestamp", "walltimestamp",
+    "zonename",
     # aggregating functions
     "avg", "count", "llquantize", "lquantize", "max", "min", "quantize", "stddev", "sum",
     # actions and subroutines
-    "basename", "cleanpath", "clear", "commit", "copyin", "copyinstr", "copyinto",
-    "denormalize", "dirname", "discard", "exit", "func", "getmajor", "getminor", "htonl",
-    "htonll", "htons", "index", "inet_ntoa", "inet_ntoa6", "inet_ntop", "jstack", "lltostr",
-    "mod", "mutex_owned", "mutex_owner", "normalize", "ntohl", "ntohll", "ntohs", "printa",
-    "printf", "progenyof", "rand", "rindex", "rw_iswriter", "rw_read_held", "rw_write_held",
-    "setopt", "speculate", "speculation", "stack", "strchr", "strjoin", "strlen", "strrchr",
-    "strstr", "strtok", "strtoll", "substr", "sym", "tolower", "toupper", "trace", "tracemem",
-    "trunc", "uaddr", "ufunc", "umod", "ustack", "usym",
+    "alloca", "basename", "bcopy", "cleanpath", "clear", "commit", "copyin", "copyinstr",
+    "copyinto", "d_path", "ddi_pathname", "denormalize", "dirname", "discard", "exit",
+    "freopen", "ftruncate", "func", "getf", "getmajor", "getminor", "htonl", "htonll", "htons",
+    "index", "inet_ntoa", "inet_ntoa6", "inet_ntop", "json", "jstack", "link_ntop", "lltostr",
+    "mod", "msgdsize", "msgsize", "mutex_owned", "mutex_owner", "mutex_type_adaptive",
+    "mutex_type_spin", "normalize", "ntohl", "ntohll", "ntohs", "printa", "printf", "progenyof",
+    "rand", "rindex", "rw_iswriter", "rw_read_held", "rw_write_held", "setopt", "speculate",
+    "speculation", "stack", "strchr", "strjoin", "strlen", "strrchr", "strstr", "strtok",
+    "strtoll", "substr", "sym", "tolower", "toupper", "trace", "tracemem", "trunc", "uaddr",
+    "ufunc", "umod", "ustack", "usym",
 ]

@@ -185,10 +185,18 @@ def interpreter_options(text: str) -> dict[str, str | None]:
 
 
 def _parse_text(text: str, linemap: LineMap, sources: dict[str, str]) -> A.Program:
+    from .lexer import CURRENT
+
     parser = _lark()
     builder = TreeBuilder(linemap)
     try:
-        tree = parser.parse(text)
+        try:
+            tree = parser.parse(text)
+        finally:
+            # Line markers the lexer met (from the preprocessor) map lines back to files.
+            tokenizer = getattr(CURRENT, "tokenizer", None)
+            if tokenizer is not None and tokenizer.marks:
+                linemap.marks = tokenizer.marks
         _check_nesting(tree, linemap, sources)
         program = builder.transform(tree)
     except LexError as err:

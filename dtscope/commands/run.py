@@ -1,0 +1,261 @@
+"""Run a D script, Python-authored script or library probe and write its aggregations.
+
+Without --interval one snapshot at the end holds the totals of the whole run; with it,
+each snapshot holds that interval alone. -o writes .jsonl, .csv or .parquet, atomically
+(the file appears complete or not at all); without -o a table goes to stdout.
+printf()/trace() output goes to stdout. With a terminal, progress is shown on stderr;
+without one (cron) only errors are printed.
+
+Exit status: 0 ok, 1 tracing or script errors, 2 usage errors.
+
+examples:
+  dtscope run syscalls.d --duration 10s
+  dtscope run syscall-latency --duration 1m --interval 10s -o /var/log/dtscope/lat.jsonl
+  dtscope run script.d -c 'make -j2' -o build.parquet
+  dtscope run saved.jsonl --speed 10          replay a saved run
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import threading
+import time
+from typing import Any
+
+from dtscope.errors import UsageError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|ms|s|sec|secs|m|min|h|hr)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {
+    None: 1.0, "ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "sec": 1.0, "secs": 1.0,
+    "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0,
+}
+
+
+def parse_duration(text: str, option: str = "--duration") -> float:
+    """``"500ms"`` -> 0.5, ``"10s"``/``"10"`` -> 10.0, ``"1m"`` -> 60.0; UsageError otherwise."""
+    match = _DURATION.match(text or "")
+    if not match:
+        raise UsageError(f"{option} {text!r}: expected a duration such as 500ms, 10s, 1m or 2h")
+    unit = match.group(2).lower() if match.group(2) else None
+    seconds = float(match.group(1)) * _UNIT_SECONDS[unit]
+    if seconds <= 0:
+        raise UsageError(f"{option} {text!r}: must be greater than zero")
+    return seconds
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("script", metavar="FILE|PROBE", help="a .d or .py script, a probe name, or a saved .jsonl run")
+    parser.add_argument("--backend", choices=("auto", "bpftrace", "dtrace", "replay"), default="auto",
+                        help="tracer to use (default: auto: bpftrace on Linux, dtrace elsewhere, replay for .jsonl)")
+    parser.add_argument("--duration", metavar="D", help="stop after D (500ms, 10s, 1m); default: until the script exits or Ctrl-C")
+    parser.add_argument("--interval", metavar="I", help="one snapshot every I, each holding that interval alone")
+    parser.add_argument("-o", "--output", metavar="OUT", help="write snapshots to OUT (.jsonl, .csv or .parquet)")
+    parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
+                        help="define a preprocessor macro (with -C) or a script parameter (.py)")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("-c", dest="command", metavar="CMD", help="run CMD and trace until it exits ($target is its pid)")
+    target.add_argument("-p", dest="pid", type=int, metavar="PID", help="trace process PID ($target)")
+    parser.add_argument("--destructive", action="store_true", help="allow destructive actions (system(), raise()...)")
+    parser.add_argument("--bpftrace", metavar="PATH", help="bpftrace binary to use")
+    parser.add_argument("--dtrace", metavar="PATH", help="dtrace binary to use")
+    parser.add_argument("--speed", metavar="X", help="replay speed: 2 = twice as fast, max = no waiting (default 1)")
+
+
+class Progress:
+    """A status line on stderr, refreshed twice a second, only when stderr is a terminal."""
+
+    def __init__(self, duration: float | None, enabled: bool):
+        self.duration = duration
+        self.enabled = enabled
+        self.snapshots = 0
+        self.rows = 0
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> None:
+        if self.enabled:
+            self._thread.start()
+
+    def _line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        total = f"/{self.duration:g}s" if self.duration else ""
+        return f"dtscope run: {elapsed:5.1f}s{total}  snapshots {self.snapshots}  rows {self.rows}"
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            sys.stderr.write("\r" + self._line() + "\x1b[K")
+            sys.stderr.flush()
+
+    def stop(self) -> None:
+        if self.enabled:
+            self._stop.set()
+            self._thread.join(timeout=1)
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from dtscope.collectors.base import RunOptions, TracerError
+    from dtscope.collectors.session import choose_backend, run_stream
+    from dtscope.dscript.diagnostics import DiagnosticError
+    from dtscope.scripts import load_script
+
+    duration = parse_duration(args.duration) if args.duration else None
+    interval = parse_duration(args.interval, "--interval") if args.interval else None
+    if interval is not None and duration is not None and interval > duration:
+        raise UsageError(f"--interval {args.interval} is longer than --duration {args.duration}")
+    if args.pid is not None and args.pid <= 0:
+        raise UsageError(f"-p {args.pid}: not a process id")
+    if args.output:
+        from dtscope.collectors.output import check_output_path
+
+        check_output_path(args.output)
+    tracer_options: dict[str, str] = {}
+    if args.speed is not None:
+        from dtscope.collectors.replay import parse_speed
+
+        parse_speed(args.speed)
+        tracer_options["speed"] = args.speed
+
+    try:
+        script = load_script(args.script, args.defines)
+    except DiagnosticError as err:
+        print(err.format(), file=sys.stderr)
+        return 1
+    backend = choose_backend(script, args.backend)
+    options = RunOptions(
+        duration=duration,
+        interval=interval,
+        target_command=args.command,
+        target_pid=args.pid,
+        destructive=args.destructive,
+        tracer_path=args.dtrace if backend == "dtrace" else args.bpftrace,
+        tracer_options=tracer_options,
+        on_output=_print_output,
+    )
+    try:
+        stream = run_stream(script, backend, options)
+    except DiagnosticError as err:
+        print(err.format(), file=sys.stderr)
+        return 1
+
+    progress = Progress(duration, enabled=sys.stderr.isatty())
+    writer = None
+    if args.output:
+        from dtscope.collectors.output import open_writer
+
+        writer = open_writer(args.output)
+    written: set[int] = set()
+
+    def consume(snap) -> None:
+        progress.snapshots += 1
+        progress.rows += len(snap.rows)
+        _report_health(snap)
+        if writer is not None:
+            writer.write(snap)
+        else:
+            print_snapshot(snap, interval is not None)
+        written.add(snap.seq)
+
+    progress.start()
+    try:
+        for snap in stream:
+            consume(snap)
+    except TracerError as err:
+        progress.stop()
+        for snap in err.snapshots:
+            if snap.seq not in written:
+                consume(snap)
+        if writer is not None:
+            if written:
+                writer.close()
+            else:
+                writer.abort()
+        raise
+    except BaseException:
+        progress.stop()
+        if writer is not None:
+            writer.abort()
+        raise
+    progress.stop()
+    if writer is not None:
+        writer.close()
+    return 0
+
+
+def _print_output(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _report_health(snap) -> None:
+    for error in snap.errors:
+        print(f"dtscope run: tracer error: {error}", file=sys.stderr)
+    for kind, count in sorted(snap.drops.items()):
+        if count:
+            print(f"dtscope run: {count} {kind.replace('_', ' ')} (data may be incomplete)", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _key_text(key: Any) -> str:
+    return str(key)
+
+
+def print_snapshot(snap, with_header: bool, out=None) -> None:
+    """A readable rendering in the spirit of dtrace's printa()."""
+    from dtscope.collectors.model import iso_time
+
+    out = out or sys.stdout
+    if with_header:
+        span = f" ({snap.interval:g}s)" if snap.interval else ""
+        out.write(f"\n-- {iso_time(snap.time)}  snapshot {snap.seq}{span}\n")
+    for name, rows in snap.by_aggregation().items():
+        info = snap.aggregations.get(name)
+        unit = f", {info.unit}" if info is not None and info.unit else ""
+        out.write(f"\n@{name} ({rows[0].function}{unit})\n")
+        if rows[0].is_histogram:
+            for row in sorted(rows, key=lambda r: r.value):
+                _print_histogram(row, out)
+        else:
+            _print_scalars(sorted(rows, key=lambda r: (r.value, str(r.keys))), out)
+    out.flush()
+
+
+def _print_scalars(rows, out) -> None:
+    multiline = any("\n" in str(k) for r in rows for k in r.keys)
+    if multiline:  # stacks: one block per key, as dtrace prints them
+        for row in rows:
+            for key in row.keys:
+                for line in str(key).split("\n"):
+                    out.write(f"    {line}\n")
+            out.write(f"    {row.value:>16}\n\n")
+        return
+    texts = [[_key_text(k) for k in row.keys] for row in rows]
+    widths = [max(len(t[i]) for t in texts) for i in range(max((len(t) for t in texts), default=0))]
+    for row, cells in zip(rows, texts):
+        padded = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells))
+        out.write(f"  {padded}  {row.value:>14}\n")
+
+
+def _bucket_label(bucket) -> str:
+    if bucket.lo is None:
+        return f"< {bucket.hi}"
+    if bucket.hi is None:
+        return f">= {bucket.lo}"
+    return str(bucket.lo)
+
+
+def _print_histogram(row, out) -> None:
+    for key in row.keys:
+        out.write(f"  {key}\n")
+    total = sum(b.count for b in row.buckets) or 1
+    out.write(f"  {'value':>16}  {'-' * 13} Distribution {'-' * 13} count\n")
+    for bucket in row.buckets:
+        bar = "@" * round(40 * bucket.count / total)
+        out.write(f"  {_bucket_label(bucket):>16} |{bar:<40} {bucket.count}\n")
+    out.write("\n")
