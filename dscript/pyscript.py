@@ -25,6 +25,7 @@ from dtscope.errors import UsageError, UserError
 
 from . import api
 from . import ast as A
+from .builtins import LIBRARY_CONSTANTS
 from .diagnostics import Diagnostic, DiagnosticError
 
 API_MODULE = "dtscope.dscript.api"
@@ -723,7 +724,7 @@ class _Compiler:
 
     def _target(self, target: py.expr) -> A.Expr:
         """An assignable place: self.x, this.x, or an associative array element."""
-        if isinstance(target, py.Attribute) and self._scope_of(target) is not None:
+        if isinstance(target, py.Attribute) and self._scope_of(target) in ("self", "this"):
             return self._expr(target)
         if isinstance(target, py.Subscript) and isinstance(target.value, py.Name):
             symbol = self.symbols.get(target.value.id)
@@ -765,7 +766,7 @@ class _Compiler:
     def _scope_of(self, node: py.Attribute) -> str | None:
         if isinstance(node.value, py.Name):
             resolved = self._api_name(node.value.id)
-            if resolved in ("self", "this"):
+            if resolved in ("self", "this", "const"):
                 return resolved
         return None
 
@@ -822,12 +823,12 @@ class _Compiler:
         resolved = self._api_name(node.id)
         if resolved in api.VARIABLES:
             return A.Ident(resolved, span=span)  # type: ignore[arg-type]
-        if resolved in ("self", "this"):
-            self._fail("PY_UNSUPPORTED", f"{resolved} holds variables: write {resolved}.name", node)
+        if resolved in ("self", "this", "const"):
+            self._fail("PY_UNSUPPORTED", f"{resolved} is a namespace: write {resolved}.name", node)
         if resolved is not None:
             self._fail("PY_UNSUPPORTED", f"`{node.id}` is a function: call it", node)
-        if node.id in ("True", "False", "None"):
-            return self._literal_expr(node.id == "True", node)
+        if node.id in LIBRARY_CONSTANTS and symbol is None:
+            return A.Ident(node.id, span=span)
         self._fail(
             "PY_NAME",
             f"unknown name `{node.id}`: not a D built-in, parameter, constant, aggregation or "
@@ -843,6 +844,10 @@ class _Compiler:
             return A.ThreadVar(node.attr, span=span)
         if scope == "this":
             return A.ClauseVar(node.attr, span=span)
+        if scope == "const":
+            if node.attr not in LIBRARY_CONSTANTS:
+                self._fail("PY_NAME", f"`{node.attr}` is not a constant of the D libraries", node)
+            return A.Ident(node.attr, span=span)
         # Most D values reached by name are pointers (curpsinfo, args[0], curthread...):
         # `.` is `->`; dot(value, "member") is the `.` of a struct held by value.
         return A.Member(self._expr(node.value), "->", node.attr, span=span)
@@ -901,11 +906,12 @@ class _Compiler:
         span = self._span(node)
         name = self._api_call_name(node)
         if name is None:
-            callee = py.unparse(node.func) if hasattr(py, "unparse") else "this"
+            callee = py.unparse(node.func)
+            hint = " (printf or trace print in D)" if callee == "print" else ""
             self._fail(
                 "PY_CALL",
-                f"`{callee}` is not a D function: a clause can call only D actions and subroutines "
-                f"from {API_MODULE}",
+                f"`{callee}` is not a D function{hint}: a clause calls only the D actions and "
+                f"subroutines of {API_MODULE}",
                 node.func,
             )
         if node.keywords:
