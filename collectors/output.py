@@ -100,7 +100,7 @@ class SnapshotWriter:
         except OSError:
             pass
 
-    def __enter__(self) -> SnapshotWriter:
+    def __enter__(self) -> "SnapshotWriter":  # noqa: UP037
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -23,7 +23,9 @@ def parse_speed(value: Any) -> float:
     """``1`` (original timing), ``2.5`` (faster), ``0``/``max`` (no waiting)."""
     if value is None:
         return 1.0
-    text = str(value).strip().lower().rstrip("x")
+    text = str(value).strip().lower()
+    if text.endswith("x") and text[:-1].replace(".", "", 1).isdigit():
+        text = text[:-1]  # "2x"
     if text in ("max", "inf", "0"):
         return 0.0
     try:

@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
                         help="define a preprocessor macro (with -C) or a script parameter (.py)")
     target = parser.add_mutually_exclusive_group()
-    target.add_argument("-c", dest="command", metavar="CMD", help="run CMD and trace until it exits ($target is its pid)")
+    target.add_argument("-c", dest="target_command", metavar="CMD", help="run CMD and trace until it exits ($target is its pid)")
     target.add_argument("-p", dest="pid", type=int, metavar="PID", help="trace process PID ($target)")
     parser.add_argument("--destructive", action="store_true", help="allow destructive actions (system(), raise()...)")
     parser.add_argument("--bpftrace", metavar="PATH", help="bpftrace binary to use")
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     options = RunOptions(
         duration=duration,
         interval=interval,
-        target_command=args.command,
+        target_command=args.target_command,
         target_pid=args.pid,
         destructive=args.destructive,
         tracer_path=args.dtrace if backend == "dtrace" else args.bpftrace,
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         if writer is not None:
             writer.write(snap)
         else:
-            print_snapshot(snap, interval is not None)
+            print_snapshot(snap, snap.interval is not None)
         written.add(snap.seq)
 
     progress.start()
