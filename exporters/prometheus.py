@@ -127,6 +127,8 @@ def label_for_key(expression: str | None, index: int) -> str:
     name = sanitize_name(compact).lstrip("_")  # "__" names are reserved by Prometheus
     if not name:
         return f"key{index}"
+    if name[0].isdigit():
+        name = "_" + name
     if name in RESERVED_LABELS:
         name = "key_" + name
     return name

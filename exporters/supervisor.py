@@ -36,6 +36,7 @@ class Supervisor(threading.Thread):
         backoff_max: float = 60.0,
         stable_after: float = 60.0,
         log: Callable[[str], None] | None = None,
+        fatal: tuple[type[BaseException], ...] = (),
     ):
         super().__init__(name=f"dtscope-export-{metrics.script}", daemon=True)
         self.metrics = metrics
@@ -46,6 +47,10 @@ class Supervisor(threading.Thread):
         # A run that lasted this long was healthy: the next failure starts the backoff over.
         self.stable_after = stable_after
         self.log = log or _log_to_stderr
+        # Errors that end supervision when they happen before any snapshot ever came
+        # (no tracer binary, no privileges): retrying cannot help, the user must act.
+        self.fatal_errors = fatal
+        self.fatal: BaseException | None = None
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
@@ -87,6 +92,9 @@ class Supervisor(threading.Thread):
                     return "stopped"
             return "tracer exited"
         except Exception as err:  # noqa: BLE001 - any failure of the tracer means a restart
+            if isinstance(err, self.fatal_errors) and self.metrics.snapshots == 0:
+                self.fatal = err
+                self._stop_event.set()
             return f"{type(err).__name__}: {err}"
         finally:
             close = getattr(stream, "close", None)
