@@ -1,0 +1,138 @@
+"""A row's distribution drawn the way DTrace prints a quantize aggregation.
+
+    value  ------------- Distribution ------------- count
+     4096 |                                         0
+     8192 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@ 10
+    16384 |                                         0
+
+Like DTrace: one empty bucket before the first and after the last non-empty one, the
+empty buckets in between, and 40 ``@`` for the whole count (fewer when the pane is
+narrow). The value column is the bucket's low end in the aggregation's raw unit.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+from dtscope.collectors.model import Bucket
+
+from .estimate import sorted_buckets
+
+FULL_BAR = 40
+VALUE_WIDTH = 16
+
+
+def render_quantize(buckets: Sequence[Bucket], function: str = "quantize", bar_width: int = FULL_BAR) -> list[str]:
+    """The lines DTrace would print for these buckets (header first)."""
+    rows = _rows_to_draw(sorted_buckets(buckets), function)
+    total = sum(b.count for b in rows)
+    label = " Distribution "
+    dashes = max(0, bar_width - len(label))
+    title = "-" * (dashes // 2) + label + "-" * (dashes - dashes // 2)
+    lines = [f"{'value':>{VALUE_WIDTH}}  {title} count"]
+    for bucket in rows:
+        ats = int(bucket.count * bar_width / total + 0.5) if total else 0
+        bar = ("@" * ats).ljust(bar_width)
+        lines.append(f"{_label(bucket):>{VALUE_WIDTH}} |{bar} {bucket.count}")
+    return lines
+
+
+def _label(bucket: Bucket) -> str:
+    if bucket.lo is None:
+        return f"< {bucket.hi}"
+    if bucket.hi is None:
+        return f">= {bucket.lo}"
+    return str(bucket.lo)
+
+
+def _rows_to_draw(buckets: list[Bucket], function: str) -> list[Bucket]:
+    nonzero = [i for i, b in enumerate(buckets) if b.count > 0]
+    if not nonzero:
+        return []
+    used = buckets[nonzero[0] : nonzero[-1] + 1]
+    filled: list[Bucket] = []
+    for bucket in used:
+        if filled and filled[-1].hi is not None and bucket.lo is not None:
+            filled.extend(_gap(filled[-1].hi, bucket.lo, function))
+        filled.append(bucket)
+    before = _neighbour_below(filled[0], function)
+    after = _neighbour_above(filled[-1], function)
+    return ([before] if before else []) + filled + ([after] if after else [])
+
+
+def _gap(start: int, end: int, function: str) -> list[Bucket]:
+    if start >= end:
+        return []
+    if function != "quantize":
+        return [Bucket(start, end, 0)]
+    out = []
+    lo = start
+    while lo < end and len(out) < 128:
+        hi = _quantize_above(lo)
+        out.append(Bucket(lo, min(hi, end), 0))
+        lo = hi
+    return out
+
+
+def _quantize_above(lo: int) -> int:
+    if lo >= 1:
+        return lo * 2
+    if lo == 0:
+        return 1
+    return lo // 2 if lo < -1 else 0  # -4 -> -2, -2 -> -1, -1 -> 0
+
+
+def _neighbour_below(bucket: Bucket, function: str) -> Bucket | None:
+    if bucket.lo is None or bucket.hi is None:
+        return None
+    if function == "quantize":
+        if bucket.lo >= 2:
+            return Bucket(bucket.lo // 2, bucket.lo, 0)
+        if bucket.lo == 1:
+            return Bucket(0, 1, 0)
+        if bucket.lo == 0:
+            return Bucket(-1, 0, 0)
+        return Bucket(bucket.lo * 2, bucket.lo, 0)
+    return Bucket(bucket.lo - (bucket.hi - bucket.lo), bucket.lo, 0)
+
+
+def _neighbour_above(bucket: Bucket, function: str) -> Bucket | None:
+    if bucket.lo is None or bucket.hi is None:
+        return None
+    if function == "quantize":
+        return Bucket(bucket.hi, _quantize_above(bucket.hi), 0)
+    return Bucket(bucket.hi, bucket.hi + (bucket.hi - bucket.lo), 0)
+
+
+class Distribution(Static):
+    DEFAULT_CSS = """
+    Distribution {
+        width: 1fr;
+        height: 100%;
+        overflow: hidden;
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    """
+
+    _last: tuple | None = None
+
+    def on_resize(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)
+
+    def show(self, buckets: Sequence[Bucket] | None, function: str, unit: str | None, title: str) -> None:
+        self._last = (buckets, function, unit, title)
+        unit_note = f" ({unit})" if unit else ""
+        if not buckets or not any(b.count for b in buckets):
+            self.update(Text(f"{title}{unit_note}\nno events in the last interval", no_wrap=True))
+            return
+        bar_width = max(8, min(FULL_BAR, self.size.width - VALUE_WIDTH - 12)) if self.size.width else FULL_BAR
+        lines = render_quantize(buckets, function, bar_width)
+        text = Text(no_wrap=True, overflow="crop")
+        text.append(f"{title}{unit_note}\n", style="bold")
+        text.append("\n".join(lines))
+        self.update(text)

@@ -1,0 +1,49 @@
+"""A row's rate over the history window as a one-line sparkline."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+from .estimate import format_rate, format_value
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float], width: int) -> str:
+    """The last ``width`` values as block characters, scaled to their maximum."""
+    tail = list(values)[-width:] if width > 0 else []
+    top = max(tail, default=0.0)
+    if top <= 0:
+        return BLOCKS[0] * len(tail)
+    return "".join(BLOCKS[min(len(BLOCKS) - 1, int(v / top * (len(BLOCKS) - 1) + 0.5))] if v > 0 else " " for v in tail)
+
+
+class RateSparkline(Static):
+    DEFAULT_CSS = """
+    RateSparkline {
+        height: 2;
+        color: $success;
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    """
+
+    _last: tuple | None = None
+
+    def on_resize(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)
+
+    def show(self, values: Sequence[float], label: str, unit: str | None = None) -> None:
+        self._last = (values, label, unit)
+        width = max(1, self.size.width or 40)
+        last = values[-1] if values else None
+        peak = max(values, default=None)
+        fmt = format_rate if unit is None else (lambda v: format_value(v, unit))
+        text = Text(no_wrap=True, overflow="crop")
+        text.append(f"{label} now {fmt(last)} peak {fmt(peak)}\n", style="bold")
+        text.append(sparkline(values, width))
+        self.update(text)

@@ -1,0 +1,68 @@
+"""The status line: backend, script, interval, drops, errors, tracer state, view settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+from .source import SourceInfo
+from .state import TopState
+
+
+@dataclass
+class ViewSettings:
+    paused: bool = False
+    text_filter: str = ""
+    group: str = ""  # names of the grouping columns, "" = all keys
+    zone: str | None = None
+    shown: int = 0
+    total: int = 0
+    speed: float | None = None  # replay speed
+    failure: str | None = None  # the tracer's last words when it died
+    ended: bool = False
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar {
+        height: auto;
+        max-height: 3;
+        background: $panel;
+        color: $text;
+        padding: 0 1;
+    }
+    """
+
+    def show(self, info: SourceInfo, state: TopState, view: ViewSettings) -> None:
+        text = Text(no_wrap=False, overflow="fold")
+        interval = f"{info.interval:g}s" if info.interval else "-"
+        text.append(f"{info.backend}", style="bold")
+        script = os.path.basename(info.script) if os.path.sep in info.script else info.script
+        text.append(f" {script} {interval}")
+        if view.speed is not None:
+            text.append(f" x{view.speed:g}")
+        drops = sum(state.drops.values())
+        text.append(" │ drops ")
+        text.append(str(drops), style="bold red" if drops else "")
+        text.append(" errors ")
+        text.append(str(state.errors), style="bold red" if state.errors else "")
+        text.append(" │ ")
+        if view.failure:
+            text.append(f"tracer FAILED: {view.failure}", style="bold white on red")
+        elif view.paused:
+            text.append("PAUSED", style="bold black on yellow")
+        elif view.ended:
+            text.append(f"tracer {state.tracer_state if state.tracer_state != 'running' else 'exited'}", style="bold yellow")
+        else:
+            text.append(f"tracer {state.tracer_state}", style="bold green" if state.tracer_state == "running" else "bold yellow")
+        text.append(f" │ {view.shown}/{view.total} rows")
+        if view.group:
+            text.append(f" by {view.group}", style="bold")
+        if view.zone is not None:
+            text.append(f" zone={view.zone}", style="bold")
+        if view.text_filter:
+            text.append(f" /{view.text_filter}", style="bold")
+        self.update(text)
