@@ -1,0 +1,13 @@
+#pragma D option quiet
+
+profile-99
+{
+	@samples[zonename] = count();
+}
+
+tick-1s
+{
+	printf("%-32s %8s\n", "ZONE", "SAMPLES");
+	printa("%-32s %@8d\n", @samples);
+	trunc(@samples);
+}

@@ -1,0 +1,16 @@
+#pragma D option quiet
+
+syscall:::entry
+{
+	self->start = timestamp;
+}
+
+syscall:::return
+/self->start != 0/
+{
+	this->elapsed = timestamp - self->start;
+	if (this->elapsed > 10000000) {
+		printf("%s[%d] %s took %d us\n", execname, pid, probefunc, this->elapsed / 1000);
+	}
+	self->start = 0;
+}

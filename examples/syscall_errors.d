@@ -1,0 +1,5 @@
+syscall:::return
+/errno != 0/
+{
+	@failures[execname, probefunc, errno] = count();
+}

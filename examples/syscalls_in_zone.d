@@ -1,0 +1,5 @@
+syscall:::entry
+/zonename == "global"/
+{
+	@calls[execname, probefunc] = count();
+}
