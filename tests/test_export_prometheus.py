@@ -1,0 +1,218 @@
+"""A real Prometheus scrapes the exporter running a real bpftrace program.
+
+The workload is a child process that makes exactly N ``getppid`` calls and M writes
+of 100 bytes when told to; Prometheus' HTTP API must return exactly those numbers for
+its pid. Midway the tracer is killed: ``dtscope_up`` drops to 0, the supervisor brings
+it back, and the counters carry on from where they were (no reset).
+
+The bpftrace program is written by hand and run by the real bpftrace backend, so this
+test does not depend on the D lowering; the command-line test at the end does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from types import SimpleNamespace
+
+import pytest
+
+from dtscope.collectors.base import RunOptions
+from dtscope.collectors.bpftrace import BpftraceBackend, prepare_text
+from dtscope.exporters.http import ExporterServer
+from dtscope.exporters.prometheus import Exposition, ScriptMetrics
+from dtscope.exporters.supervisor import Supervisor
+
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+
+PROGRAM = """
+tracepoint:syscalls:sys_enter_getppid { @calls[pid] = count(); }
+tracepoint:syscalls:sys_enter_write /comm == "dtscope-wl"/ { @wsize[pid] = hist(args->count); }
+interval:ms:500 {
+  print(@calls); print(@wsize); clear(@calls); clear(@wsize);
+  printf("__dtscope_snapshot__\\n");
+}
+"""
+
+MAPS = {
+    "@calls": SimpleNamespace(bt_name="@calls", aggregation="calls", function="count", role="main",
+                              params=(), key_kinds=["int"], key_names=["pid"]),
+    "@wsize": SimpleNamespace(bt_name="@wsize", aggregation="wsize", function="quantize", role="main",
+                              params=(), key_kinds=["int"], key_names=["pid"]),
+}
+
+# Waits for "go N M" lines; for each: N getppid calls, M writes of 100 bytes, then "done".
+WORKLOAD = r"""
+import os, sys, ctypes
+libc = ctypes.CDLL(None)
+libc.prctl(15, b"dtscope-wl", 0, 0, 0)  # PR_SET_NAME: the write probe filters on it
+null = os.open("/dev/null", os.O_WRONLY)
+block = b"x" * 100
+for line in sys.stdin:
+    _, n, m = line.split()
+    for _ in range(int(n)):
+        os.getppid()
+    for _ in range(int(m)):
+        os.write(null, block)
+    sys.stdout.write("done\n"); sys.stdout.flush()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class PrometheusServer:
+    """Debian's prometheus on loopback with a temp config and a 1 s scrape interval."""
+
+    def __init__(self, tmp_path, target: str):
+        self.port = free_port()
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            "global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
+            "scrape_configs:\n"
+            f"  - job_name: dtscope\n    static_configs: [{{targets: ['{target}']}}]\n"
+        )
+        self.log = open(tmp_path / "prometheus.log", "w")
+        self.proc = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        wait_for(self._ready, 30, "prometheus to be ready", 0.2)
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def query(self, expr: str) -> list[tuple[dict, float]]:
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        with urllib.request.urlopen(url, timeout=5) as r:
+            body = json.load(r)
+        assert body["status"] == "success", body
+        return [(item["metric"], float(item["value"][1])) for item in body["data"]["result"]]
+
+    def value(self, expr: str) -> float | None:
+        result = self.query(expr)
+        return result[0][1] if len(result) == 1 else None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def my_bpftrace_children() -> list[int]:
+    """bpftrace processes whose parent is this test process (never anyone else's)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        comm = stat[stat.find(b"(") + 1 : stat.rfind(b")")]
+        ppid = int(stat[stat.rfind(b")") + 2 :].split()[1])
+        if ppid == os.getpid() and comm == b"bpftrace":
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.tracing
+def test_prometheus_scrapes_exact_counts_and_survives_a_tracer_kill(tmp_path):
+    if not os.path.exists(PROMETHEUS):
+        pytest.fail("prometheus is not installed (apt-get install prometheus)")
+    metrics = ScriptMetrics("wl", units={"wsize": "bytes"})
+    exposition = Exposition([metrics])
+
+    def source():
+        backend = BpftraceBackend()
+        options = RunOptions(interval=0.5, on_output=lambda line: None)
+        return backend.stream(prepare_text(PROGRAM, MAPS, "wl"), options)
+
+    # A long first backoff keeps dtscope_up at 0 for a few scrapes after the kill.
+    supervisor = Supervisor(metrics, source, on_snapshot=exposition.data, backoff_initial=3.0,
+                            log=lambda message: None)
+    server = ExporterServer(exposition, ("127.0.0.1", 0)).start()
+    supervisor.start()
+    prometheus = PrometheusServer(tmp_path, f"127.0.0.1:{server.port}")
+    workload = subprocess.Popen([sys.executable, "-c", WORKLOAD], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+    pid = str(workload.pid)
+    calls = f'dtscope_wl_calls_total{{pid="{pid}"}}'
+
+    def burst(n: int, m: int) -> None:
+        # Start right after a snapshot so that the burst (a few ms) is well inside one
+        # interval, away from the print/clear at its end.
+        wait_for(lambda: metrics.up, 30, "the tracer to run")
+        seen = metrics.snapshots
+        wait_for(lambda: metrics.snapshots > seen, 5, "a snapshot", 0.005)
+        workload.stdin.write(f"go {n} {m}\n")
+        workload.stdin.flush()
+        assert workload.stdout.readline() == "done\n"
+
+    try:
+        burst(5000, 300)
+        assert wait_for(lambda: prometheus.value(calls) == 5000, 20, f"{calls} == 5000")
+
+        tracers = my_bpftrace_children()
+        assert len(tracers) == 1, tracers
+        os.kill(tracers[0], signal.SIGKILL)
+        wait_for(lambda: not metrics.up, 5, "dtscope_up to drop")
+        wait_for(lambda: prometheus.value('dtscope_up{script="wl"}') == 0, 10, "Prometheus to see up == 0")
+        # the last values keep being served while the tracer is down
+        assert prometheus.value(calls) == 5000
+
+        burst(2500, 200)
+        assert wait_for(lambda: prometheus.value(calls) == 7500, 20, f"{calls} == 7500")
+        wait_for(lambda: prometheus.value('dtscope_up{script="wl"}') == 1, 10, "Prometheus to see up == 1")
+
+        assert prometheus.value(f"resets({calls}[5m])") == 0
+        assert prometheus.value('min_over_time(dtscope_up{script="wl"}[5m])') == 0
+        assert prometheus.value('dtscope_tracer_restarts_total{script="wl"}') == 1
+        # 100-byte writes fall in the quantize bucket [64, 128), whose le is 127 (not 64 or
+        # 128); the two "done\n" replies (5 bytes) in [4, 8), whose le is 7.
+        sizes = f'dtscope_wl_wsize_bytes_bucket{{pid="{pid}"'
+        assert prometheus.value(f'{sizes},le="7.0"}}') == 2
+        assert prometheus.value(f'{sizes},le="127.0"}}') == 502
+        assert prometheus.value(f'{sizes},le="+Inf"}}') == 502
+        assert prometheus.value(f'dtscope_wl_wsize_bytes_count{{pid="{pid}"}}') == 502
+        assert prometheus.value('process_resident_memory_bytes{job="dtscope"}') > 0
+    finally:
+        workload.stdin.close()
+        workload.wait(timeout=10)
+        supervisor.stop()
+        for tracer in my_bpftrace_children():
+            os.kill(tracer, signal.SIGTERM)
+        supervisor.join(timeout=15)
+        server.shutdown()
+        prometheus.stop()
