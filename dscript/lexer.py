@@ -195,6 +195,8 @@ class DTokenizer:
         self.decl_expr = False  # inside an initializer/inline value in a declaration
         self.in_provider = False
         self.expect_spec = False
+        self.last: Token | None = None
+        self.before_last: Token | None = None  # for "missing ';'" messages
         self.marks: list[tuple[int, str, int]] = []
 
     # ------------------------------------------------------------ helpers
@@ -216,6 +218,8 @@ class DTokenizer:
         tok.end_column = end - self.line_start + 1
         self.prev = type_
         self.prev_value = value
+        self.before_last = self.last
+        self.last = tok
         return tok
 
     def skip_blank(self) -> None:

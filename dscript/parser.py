@@ -252,11 +252,9 @@ def _syntax_error(err: UnexpectedInput, text: str, linemap: LineMap, sources) ->
     width = 1
     if isinstance(err, UnexpectedToken) and err.token.type == "$END" or isinstance(err, UnexpectedEOF):
         found = "end of input"
-        line = text.count("\n") + (0 if text.endswith("\n") else 1)
-        last = text.rstrip("\n").rsplit("\n", 1)[-1]
-        col = len(last) + 1
-        if line < 1:
-            line = 1
+        body = text.rstrip()
+        line = body.count("\n") + 1
+        col = len(body.rsplit("\n", 1)[-1]) + 1
     elif isinstance(err, UnexpectedToken):
         tok = err.token
         found = f"'{tok.value}'" if len(str(tok.value)) < 40 else _describe(tok.type, literal_text)
@@ -269,6 +267,15 @@ def _syntax_error(err: UnexpectedInput, text: str, linemap: LineMap, sources) ->
     expected = set(getattr(err, "expected", None) or getattr(err, "allowed", None) or ())
     message = f"syntax error near {found}"
     hint = _hint(expected, literal_text, found)
+    from .lexer import CURRENT
+
+    tokenizer = getattr(CURRENT, "tokenizer", None)
+    prev = tokenizer.before_last if tokenizer is not None else None
+    if hint.startswith("expected an operator or ';'") and prev is not None and isinstance(err, UnexpectedToken):
+        # Point where the ';' is missing: just after the previous token, as compilers do.
+        line, col, width = prev.end_line, prev.end_column, 1
+        message = f"syntax error: expected ';' (or an operator) before {found}"
+        hint = ""
     if hint:
         message += f": {hint}"
     return _error(linemap, sources, line, col, message, width)

@@ -1,0 +1,1381 @@
+"""Lowering D to bpftrace 0.17: one generator over the D tree, with the D printer as base.
+
+``lower(program) -> BpftraceProgram`` returns the bpftrace text and, for each bpftrace map
+that holds aggregation data, a :class:`MapInfo`. Every construct either has a faithful
+bpftrace form (see ``docs/bpftrace-mapping.md`` and :mod:`.bpftrace_tables`) or is reported
+through :meth:`Generator.unsupported`; all problems are raised together as one
+:class:`~.diagnostics.DiagnosticError` with positions. Nothing is silently changed.
+
+The contract with the collector (``collectors/bpftrace.py``), which runs the text with
+``bpftrace -f json`` and reads the maps back:
+
+* ``BpftraceProgram.maps``: bt map name (``"@lat"``, ``"@"`` for D's anonymous aggregation)
+  -> :class:`MapInfo`. Maps whose name starts with ``@__`` are the program's own variables
+  (``self->``, globals, ``this->`` shared between clauses): never in ``maps``, and cleared
+  in a final ``END`` clause so that bpftrace does not print them at exit.
+* ``MapInfo.role``: ``"main"`` holds the aggregation. ``"negative"`` is the companion of a
+  ``quantize``: bpftrace's ``hist()`` puts every negative value in one bucket, so negative
+  values go, negated, into ``hist()`` in the companion map (same keys); its bucket
+  ``[m, M]`` is DTrace's bucket ``[-M, -m+1)``. ``"sumsq"`` is the companion of a
+  ``stddev`` (main map: ``stats(v)``; companion: ``sum(v*v)``, same keys).
+* ``MapInfo.negated``: the map holds ``-v`` (bpftrace 0.17 loses ``max()`` of negative
+  values, so ``max(v)`` is lowered to ``min(-v)``): the collector reports ``-value``.
+* ``lquantize(v, lo, hi, step)`` is ``lhist(v - value_offset, lo', hi', step)``:
+  bpftrace's lhist needs ``min >= 0``, so for ``lo < 0`` the values are shifted by
+  ``-lo`` and ``MapInfo.value_offset = lo`` must be added back to every bucket edge.
+  ``params`` keeps D's ``(lo, hi, step)``; the top bucket starts at
+  ``lo + ((hi - lo) // step) * step`` as in DTrace.
+* ``llquantize(v, factor, lo, hi, steps)`` is ``lhist(index, 0, N, 1)`` of DTrace's bucket
+  index (computed in the program), ``params = (factor, lo, hi, steps)``;
+  :func:`llquantize_bounds` gives the ``N`` buckets, underflow first, overflow last.
+* ``key_kinds``: per key, ``int``, ``str``, ``stack`` (``kstack``), ``ustack``, ``cgroup``
+  (cgroup v2 id: the collector resolves it to its path) or ``syscall`` (a syscall number
+  from ``raw_syscalls``: the collector resolves it to the name; see
+  :func:`.tracepoints.syscall_names`). ``key_names``: the D text of each key.
+* With ``interval``, an ``interval`` clause prints every aggregation map, clears them, then
+  ``printf("__dtscope_snapshot__\\n")`` so the collector can frame snapshots.
+* ``features``: what the program needs from bpftrace and the kernel (``btf``, ``uprobe``,
+  ``usdt``, ``kprobe``, ``cpid`` (run with ``-c CMD``), ``positional`` ($1..)...).
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import fnmatch
+import os
+import re
+import signal as _signal
+import socket as _socket
+from dataclasses import dataclass, field
+
+from . import ast as A
+from . import bpftrace_tables as T
+from . import tracepoints as TP
+from .diagnostics import DiagnosticError
+from .printer import PREC_ASSIGN, PREC_POSTFIX, PREC_PRIMARY, PREC_TERNARY, PREC_UNARY, DPrinter, Generator
+
+SNAPSHOT_MARKER = "__dtscope_snapshot__"
+NEGATIVE_PREFIX = "dtscope_neg_"
+SUMSQ_PREFIX = "dtscope_sumsq_"
+
+
+@dataclass
+class MapInfo:
+    bt_name: str  # "@lat" (with the @); "@" for the anonymous aggregation
+    aggregation: str  # D name without @; "" for the anonymous aggregation
+    function: str  # the D aggregating function
+    role: str = "main"  # "main" | "negative" (quantize) | "sumsq" (stddev)
+    params: tuple = ()  # lquantize (lo, hi, step); llquantize (factor, lo, hi, steps)
+    key_kinds: list[str] = field(default_factory=list)
+    key_names: list[str] = field(default_factory=list)
+    negated: bool = False  # values are -v (max lowered to min of -v)
+    value_offset: int = 0  # lquantize with lo < 0: add to every bucket edge
+
+
+@dataclass
+class BpftraceProgram:
+    text: str
+    maps: dict[str, MapInfo]
+    snapshot_marker: str = SNAPSHOT_MARKER
+    features: set[str] = field(default_factory=set)
+
+
+def lower(
+    program: A.Program,
+    *,
+    interval: float | None = None,
+    tracepoint_root: str = TP.DEFAULT_EVENTS_ROOT,
+    target_pid: int | None = None,
+    target_path: str | None = None,
+    cgroup_root: str | None = None,
+) -> BpftraceProgram:
+    """Lower a D program to bpftrace; raises DiagnosticError listing every problem.
+
+    ``target_pid`` (``-p``) or ``target_path`` (the ``-c`` command's executable) serve
+    ``$target`` and the ``pid$target`` / USDT probes; without a pid, ``$target`` is
+    bpftrace's ``cpid`` and the program must run with ``bpftrace -c``.
+    """
+    if interval is not None and interval <= 0:
+        raise ValueError("interval must be positive")
+    generator = BpftraceGenerator(
+        tracepoint_root=tracepoint_root,
+        target_pid=target_pid,
+        target_path=target_path,
+        cgroup_root=cgroup_root or _default_cgroup_root(),
+        interval=interval,
+    )
+    text = generator.generate(program)
+    return BpftraceProgram(text=text, maps=dict(generator.maps), features=set(generator.features))
+
+
+def _default_cgroup_root() -> str:
+    # cgroup v2 is mounted at /sys/fs/cgroup/unified on hybrid hosts.
+    unified = "/sys/fs/cgroup/unified"
+    return unified if os.path.isdir(unified) and os.listdir(unified) else "/sys/fs/cgroup"
+
+
+# --------------------------------------------------------------------------- llquantize
+
+
+def llquantize_bounds(factor: int, low: int, high: int, steps: int) -> list[tuple[int | None, int | None]]:
+    """DTrace's llquantize buckets as ``[lo, hi)`` pairs: underflow, the log-linear steps, overflow."""
+    bounds: list[tuple[int | None, int | None]] = [(None, factor**low)]
+    for order in range(low, high + 1):
+        last, this = factor**order, factor ** (order + 1)
+        width = this // min(steps, this)
+        edge = last
+        while edge < this:
+            bounds.append((edge, min(edge + width, this)))
+            edge += width
+    bounds.append((factor ** (high + 1), None))
+    return bounds
+
+
+def llquantize_index(factor: int, low: int, high: int, steps: int, value: int) -> int:
+    """The bucket index DTrace's dtrace_aggregate_llquantize_bucket() computes (reference)."""
+    this = factor**low
+    if value < this:
+        return 0
+    base, last = 1, this
+    this *= factor
+    for _order in range(low, high + 1):
+        nbuckets = min(steps, this)
+        if value < this:
+            return base + (value - last) // (this // nbuckets)
+        base += nbuckets - nbuckets // factor
+        last, this = this, this * factor
+    return base
+
+
+def llquantize_problem(factor: int, low: int, high: int, steps: int) -> str | None:
+    """Why DTrace would reject these llquantize parameters, or None."""
+    if factor < 2:
+        return "llquantize() factor must be at least 2"
+    if steps < factor or steps % factor:
+        return "llquantize() factor must evenly divide the number of steps (and not exceed it)"
+    if low < 0 or high < low:
+        return "llquantize() magnitudes must satisfy 0 <= low <= high"
+    if low == 0 and steps > factor and (factor * factor) % steps:
+        return "llquantize() steps must evenly divide factor*factor when low is 0"
+    if factor ** (high + 1) >= 2**63:
+        return "llquantize() high magnitude overflows 64 bits"
+    return None
+
+
+def _llquantize_index_expr(var: str, factor: int, low: int, high: int, steps: int) -> str:
+    """A bpftrace expression computing llquantize_index() of the scratch variable ``var``."""
+    this = factor**low
+    pieces: list[tuple[str, str]] = [(f"{var} < {this}", "0")]
+    base, last = 1, this
+    this *= factor
+    for _order in range(low, high + 1):
+        nbuckets = min(steps, this)
+        width = this // nbuckets
+        pieces.append((f"{var} < {this}", f"{base} + ({var} - {last}) / {width}"))
+        base += nbuckets - nbuckets // factor
+        last, this = this, this * factor
+    text = str(base)
+    for cond, value in reversed(pieces):
+        text = f"({cond} ? {value} : {text})"
+    return text
+
+
+# --------------------------------------------------------------------------- the generator
+
+
+@dataclass
+class _AggDecl:
+    name: str
+    function: str
+    params: tuple = ()
+    key_count: int | None = None
+    node: A.AggStmt | None = None
+
+
+class _Context:
+    """The probe a clause body is being lowered for."""
+
+    def __init__(self, target: T.ProbeTarget, desc: A.ProbeDesc, *, is_return: bool = False,
+                 errno_expr: str | None = None, probefunc: T.Served | None = None) -> None:
+        self.target = target
+        self.desc = desc
+        self.is_return = is_return
+        self.errno_expr = errno_expr
+        self.probefunc = probefunc
+        self.normalized: dict[str, tuple[str, A.Node]] = {}  # D agg name -> divisor text
+        self.pending_normalize: dict[str, A.Node] = {}
+
+
+_D_PRINTER = DPrinter()
+_PRINTF_SPEC = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\*|\d+)?(?:\.(?P<prec>\*|\d+))?(?P<len>hh|h|ll|l|L|z|j|t)?(?P<conv>[a-zA-Z@%])")
+_RATE_PROBE = re.compile(r"^(?P<kind>tick|profile)-(?P<n>\d+)(?P<unit>[a-z]*)$")
+_PID_PROVIDER = re.compile(r"^pid(?P<pid>\d+|\$target)?$")
+_USDT_PROVIDER = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<pid>\d+|\$target)?$")
+_TIME_UNITS_NS = {
+    "ns": 1, "nsec": 1, "us": 1_000, "usec": 1_000, "ms": 1_000_000, "msec": 1_000_000,
+    "s": 1_000_000_000, "sec": 1_000_000_000, "m": 60_000_000_000, "min": 60_000_000_000,
+    "h": 3_600_000_000_000, "hour": 3_600_000_000_000, "d": 86_400_000_000_000, "day": 86_400_000_000_000,
+}
+
+
+def _d_text(node: A.Node) -> str:
+    try:
+        return _D_PRINTER.expr(node)  # type: ignore[arg-type]
+    except Exception:  # a node the printer cannot show: describe it
+        return type(node).__name__
+
+
+def _bt_string(value: str) -> str:
+    """A bpftrace string literal (quotes included) holding exactly ``value``."""
+    out = []
+    for ch in value:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\{code:03o}")
+        elif code > 0x7F:
+            out.extend(f"\\{b:03o}" for b in ch.encode("utf-8"))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _int_literal(node: A.Expr | None) -> int | None:
+    if isinstance(node, A.IntLit):
+        return node.value
+    if isinstance(node, A.Unary) and node.op == "-" and isinstance(node.operand, A.IntLit):
+        return -node.operand.value
+    if isinstance(node, A.Unary) and node.op == "+" and isinstance(node.operand, A.IntLit):
+        return node.operand.value
+    return None
+
+
+def _library_constant(name: str) -> int | None:
+    """Values of the D library constants that mean the same on Linux (errno, signals...)."""
+    if name in T.D_CONSTANTS:
+        return T.D_CONSTANTS[name]
+    if re.fullmatch(r"E[A-Z0-9]+", name) and hasattr(_errno, name):
+        return int(getattr(_errno, name))
+    if re.fullmatch(r"SIG[A-Z0-9]+", name) and hasattr(_signal, name) and name not in ("SIG_DFL", "SIG_IGN"):
+        return int(getattr(_signal, name))
+    if re.fullmatch(r"(AF|IPPROTO)_[A-Z0-9]+", name) and hasattr(_socket, name):
+        return int(getattr(_socket, name))
+    if re.fullmatch(r"O_[A-Z]+|SEEK_(SET|CUR|END)", name) and hasattr(os, name):
+        return int(getattr(os, name))
+    return {"NULL": 0, "TRUE": 1, "FALSE": 0, "B_TRUE": 1, "B_FALSE": 0,
+            "NANOSEC": 1_000_000_000, "MICROSEC": 1_000_000, "MILLISEC": 1_000}.get(name)
+
+
+class BpftraceGenerator(Generator):
+    """The bpftrace target: overrides what differs from canonical D."""
+
+    indent = "    "
+    target_name = "bpftrace"
+
+    def __init__(self, *, tracepoint_root: str, target_pid: int | None, target_path: str | None,
+                 cgroup_root: str, interval: float | None) -> None:
+        super().__init__()
+        self.tracepoint_root = tracepoint_root
+        self.target_pid = target_pid
+        self.target_path = target_path
+        self.cgroup_root = cgroup_root.rstrip("/")
+        self.interval = interval
+        self.maps: dict[str, MapInfo] = {}
+        self.features: set[str] = set()
+        self.aggs: dict[str, _AggDecl] = {}
+        self.internal_maps: list[str] = []
+        self.var_kinds: dict[str, str] = {}  # "self:x" / "this:x" / "global:x" -> kind
+        self.shared_this: set[str] = set()  # this-> variables read by a clause that did not set them
+        self.inlines: dict[str, A.Expr] = {}
+        self.ctx: _Context | None = None
+        self.temp_counter = 0
+
+    # ------------------------------------------------------------------ errors
+
+    def generate(self, program: A.Program) -> str:
+        text = self.program(program)
+        if self.problems:
+            unique, seen = [], set()
+            for p in self.problems:
+                key = (p.code, p.message, str(p.span))
+                if key not in seen:
+                    seen.add(key)
+                    unique.append(p)
+            raise DiagnosticError(unique)
+        return text
+
+    def fail(self, message: str, node: A.Node | None) -> tuple[str, int]:
+        return self.unsupported(message, node, code="D_BPFTRACE"), PREC_PRIMARY
+
+    # ------------------------------------------------------------------ program
+
+    def program(self, program: A.Program) -> str:
+        self.prepare(program)
+        parts = ["// generated by dtscope from D: do not edit"]
+        for item in program.items:
+            text = self.item(item)
+            if text:
+                parts.append(text)
+        if self.interval is not None:
+            parts.append(self.interval_clause())
+        if self.internal_maps:
+            clears = "".join(f"{self.indent}clear({m});\n" for m in self.internal_maps)
+            parts.append("// the program's own variables are not data: keep them out of the exit dump\nEND\n{\n" + clears + "}")
+        return "\n\n".join(parts) + "\n"
+
+    def prepare(self, program: A.Program) -> None:
+        """Everything the clauses need to know about the whole program before lowering one."""
+        for item in program.items:
+            if isinstance(item, A.Inline) and item.declarator.name:
+                self.inlines[item.declarator.name] = item.value
+        for clause in program.clauses:
+            assigned: set[str] = set()
+            self._scan_this(clause.predicate, assigned, reading_only=True)
+            for stmt in clause.body:
+                self._scan_this(stmt, assigned)
+        for node in program.walk():
+            if isinstance(node, A.Assign) and node.op == "=":
+                slot = self._var_slot(node.target)
+                if slot and slot not in self.var_kinds:
+                    self.var_kinds[slot] = self.kind_of(node.value)
+            elif isinstance(node, A.AggStmt) and node.name not in self.aggs:
+                self.aggs[node.name] = _AggDecl(node.name, node.func, node=node)
+        for name in self.aggs:
+            if name.startswith("__") or name.startswith(NEGATIVE_PREFIX) or name.startswith(SUMSQ_PREFIX):
+                self.unsupported(f"aggregation name @{name} is reserved by the bpftrace lowering", self.aggs[name].node, "D_BPFTRACE")
+
+    def _scan_this(self, node: A.Node | None, assigned: set[str], reading_only: bool = False) -> None:
+        if node is None:
+            return
+        if isinstance(node, A.Assign):
+            self._scan_this(node.value, assigned)
+            if isinstance(node.target, A.ClauseVar):
+                assigned.add(node.target.name)
+            else:
+                self._scan_this(node.target, assigned)
+            return
+        if isinstance(node, A.ClauseVar):
+            if node.name not in assigned:
+                self.shared_this.add(node.name)
+            return
+        for child in node.children():
+            self._scan_this(child, assigned)
+
+    def _var_slot(self, node: A.Expr) -> str | None:
+        if isinstance(node, A.ThreadVar):
+            return "self:" + node.name
+        if isinstance(node, A.ClauseVar):
+            return "this:" + node.name
+        if isinstance(node, A.Ident):
+            return "global:" + node.name
+        if isinstance(node, A.Index) and isinstance(node.base, A.Ident) and node.base.name != "args":
+            return "array:" + node.base.name
+        return None
+
+    # ------------------------------------------------------------------ items
+
+    def item_Pragma(self, node: A.Pragma) -> str:
+        return ""  # options tune DTrace's buffers and output; none changes what is measured
+
+    def item_Decl(self, node: A.Decl) -> str:
+        return ""  # bpftrace infers types; declarations only fix them
+
+    def item_Inline(self, node: A.Inline) -> str:
+        return ""  # substituted where used
+
+    def item_Translator(self, node: A.Translator) -> str:
+        self.unsupported("translators have no bpftrace counterpart", node, "D_BPFTRACE")
+        return ""
+
+    def item_Provider(self, node: A.Provider) -> str:
+        self.unsupported("provider declarations (USDT definitions) are not D programs bpftrace can run", node, "D_BPFTRACE")
+        return ""
+
+    def item_Clause(self, node: A.Clause) -> str:
+        out = []
+        for desc in node.probes:
+            for ctx in self.resolve_probe(desc):
+                out.append(self.clause_for(node, ctx))
+        return "\n\n".join(out)
+
+    def clause_for(self, node: A.Clause, ctx: _Context) -> str:
+        self.ctx = ctx
+        self.features |= set(ctx.target.features)
+        where = f" ({node.span})" if node.span else ""
+        lines = [f"// {ctx.desc.text}{where}", ctx.target.bt_probe]
+        conditions = []
+        if ctx.target.filter:
+            conditions.append(ctx.target.filter)
+        if node.predicate is not None:
+            conditions.append(self.expr(node.predicate, 6 if conditions else 0))  # binds tighter than &&
+        if conditions:
+            lines.append("/" + " && ".join(conditions) + "/")
+        lines.append(self.body(node.body, 0))
+        for name, call in ctx.pending_normalize.items():
+            self.unsupported(f"normalize(@{name}) only translates when printa(@{name}) follows in the same clause "
+                             "(bpftrace divides when it prints)", call, "D_BPFTRACE")
+        self.ctx = None
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ probes
+
+    def resolve_probe(self, desc: A.ProbeDesc) -> list[_Context]:
+        text = desc.text
+        if text in ("BEGIN", "END", ":::BEGIN", "dtrace:::BEGIN", ":::END", "dtrace:::END"):
+            name = text.rsplit(":", 1)[-1]
+            return [_Context(T.ProbeTarget(name, "dtrace", "", "", name, no_args=f"{name} has no arguments",
+                                           features=frozenset()), desc)]
+        prov, mod, func, name = desc.fields
+        if "ERROR" == name and prov in ("", "dtrace"):
+            self.unsupported("the ERROR probe has no bpftrace counterpart", desc, "D_BPFTRACE")
+            return []
+        rate = _RATE_PROBE.match(name)
+        if rate and prov in ("", "profile") and not mod and not func:
+            return self.rate_probe(desc, rate)
+        if prov == "syscall":
+            return self.syscall_probes(desc, func, name)
+        if prov == "fbt":
+            return self.fbt_probes(desc, func, name)
+        if prov == "tcp":
+            if name in T.TCP_UNSUPPORTED:
+                self.unsupported(T.TCP_UNSUPPORTED[name], desc, "D_BPFTRACE")
+                return []
+            targets = T.tcp_targets(name)
+            if targets is None:
+                self.unsupported(f"tcp:::{name} is not a tcp probe bpftrace can serve", desc, "D_BPFTRACE")
+                return []
+            return [_Context(t, desc) for t in targets if self.check_tracepoint(t, desc)]
+        if (prov, name) in T.STATIC_PROBES:
+            target = T.STATIC_PROBES[(prov, name)]
+            return [_Context(target, desc)] if self.check_tracepoint(target, desc) else []
+        if prov in ("proc", "sched", "io", "ip", "profile", "dtrace", "lockstat", "sdt", "fsinfo", "sysinfo", "vminfo", "mib", "cpc", "fpuinfo", "plockstat"):
+            self.unsupported(f"{prov}:::{name or '*'} has no faithful bpftrace counterpart", desc, "D_BPFTRACE")
+            return []
+        pid_match = _PID_PROVIDER.match(prov)
+        if pid_match:
+            return self.pid_probes(desc, pid_match.group("pid"), mod, func, name)
+        usdt = _USDT_PROVIDER.match(prov)
+        if usdt and not any(ch in prov for ch in "*?["):
+            return self.usdt_probes(desc, usdt.group("name"), usdt.group("pid"), mod, func, name)
+        self.unsupported(f"probe {text} has no bpftrace counterpart", desc, "D_BPFTRACE")
+        return []
+
+    def check_tracepoint(self, target: T.ProbeTarget, desc: A.ProbeDesc) -> bool:
+        if not target.bt_probe.startswith("tracepoint:"):
+            return True
+        _, category, event = target.bt_probe.split(":")
+        fmt = TP.read_format(category, event, self.tracepoint_root)
+        if fmt is None:
+            self.unsupported(f"{desc.text} needs the tracepoint {category}:{event}, which this kernel does not have", desc, "D_BPFTRACE")
+            return False
+        if target.filter and "args->group_dead" in target.filter and fmt.field("group_dead") is None:
+            self.unsupported(f"{desc.text}: this kernel's {category}:{event} cannot tell a process's last thread "
+                             "(no group_dead field)", desc, "D_BPFTRACE")
+            return False
+        return True
+
+    def rate_probe(self, desc: A.ProbeDesc, rate: re.Match) -> list[_Context]:
+        kind, n, unit = rate.group("kind"), int(rate.group("n")), rate.group("unit") or "hz"
+        bt_kind = "interval" if kind == "tick" else "profile"
+        if n <= 0:
+            self.unsupported(f"{desc.text}: the rate must be positive", desc, "D_BPFTRACE")
+            return []
+        if unit == "hz":
+            spec = f"{bt_kind}:hz:{n}"
+        elif unit in _TIME_UNITS_NS:
+            ns = n * _TIME_UNITS_NS[unit]
+            if ns % 1_000_000_000 == 0:
+                spec = f"{bt_kind}:s:{ns // 1_000_000_000}"
+            elif ns % 1_000_000 == 0:
+                spec = f"{bt_kind}:ms:{ns // 1_000_000}"
+            elif ns % 1_000 == 0:
+                spec = f"{bt_kind}:us:{ns // 1_000}"
+            else:
+                self.unsupported(f"{desc.text}: bpftrace timers have microsecond resolution", desc, "D_BPFTRACE")
+                return []
+        else:
+            self.unsupported(f"{desc.text}: unknown time unit {unit!r}", desc, "D_BPFTRACE")
+            return []
+        reason = f"{kind}-N probes' arguments (the interrupted PCs) are not available from bpftrace"
+        target = T.ProbeTarget(spec, "profile", "", "", rate.group(0), no_args=reason,
+                               features=frozenset({"profile" if kind == "profile" else "interval"}))
+        if kind == "tick":
+            # A timer on one CPU: the interrupted thread is not known.
+            target = T.ProbeTarget(spec, "profile", "", "", rate.group(0), no_args=reason, features=target.features,
+                                   forbidden={v: f"{v} is not meaningful in a tick probe under bpftrace (interval probes "
+                                              "run in no particular thread)" for v in ("stack", "ustack")})
+        return [_Context(target, desc)]
+
+    def syscall_probes(self, desc: A.ProbeDesc, func: str, name: str) -> list[_Context]:
+        names = ["entry", "return"] if name in ("", "*") else [name]
+        if any(n not in ("entry", "return") for n in names):
+            self.unsupported(f"syscall probes are named entry or return, not {name!r}", desc, "D_BPFTRACE")
+            return []
+        out: list[_Context] = []
+        if func in ("", "*"):
+            for n in names:
+                out.append(self.raw_syscall_context(desc, n))
+            return out
+        available = TP.syscall_tracepoints(self.tracepoint_root)
+        if any(ch in func for ch in "*?["):
+            matches = [s for s in available if fnmatch.fnmatchcase(s, func)]
+            if not matches:
+                self.unsupported(f"{desc.text} matches no syscall tracepoint on this kernel", desc, "D_BPFTRACE")
+        else:
+            matches = [func]
+            if func not in available:
+                self.unsupported(f"this kernel has no tracepoint for syscall {func!r} (syscalls:sys_enter_{func})", desc, "D_BPFTRACE")
+                return []
+        for syscall in matches:
+            for n in names:
+                ctx = self.syscall_context(desc, syscall, n)
+                if ctx:
+                    out.append(ctx)
+        return out
+
+    def syscall_context(self, desc: A.ProbeDesc, syscall: str, name: str) -> _Context | None:
+        event = ("sys_enter_" if name == "entry" else "sys_exit_") + syscall
+        fmt = TP.read_format("syscalls", event, self.tracepoint_root)
+        if fmt is None:
+            self.unsupported(f"cannot read the format of tracepoint syscalls:{event}", desc, "D_BPFTRACE")
+            return None
+        if name == "entry":
+            args = {i: (f"args->{f.name}", "int") for i, f in enumerate(fmt.fields)}
+            typed = {i: (f"args->{f.name}", "str" if f.is_string else "int") for i, f in enumerate(fmt.fields)}
+            target = T.ProbeTarget(f"tracepoint:syscalls:{event}", "syscall", "", syscall, name, args=args,
+                                   no_args=f"syscall {syscall} has {len(fmt.fields)} argument(s)")
+            ctx = _Context(target, desc)
+            ctx.typed_args = typed  # type: ignore[attr-defined]
+            return ctx
+        ret = ("args->ret", "int")
+        target = T.ProbeTarget(f"tracepoint:syscalls:{event}", "syscall", "", syscall, name, args={0: ret, 1: ret},
+                               no_args="a syscall return probe has arg0 and arg1 (the return value) only")
+        return _Context(target, desc, is_return=True, errno_expr="(args->ret < 0 ? -args->ret : 0)")
+
+    def raw_syscall_context(self, desc: A.ProbeDesc, name: str) -> _Context:
+        syscall_nr: T.Served = ("args->id", "syscall")
+        if name == "entry":
+            target = T.ProbeTarget("tracepoint:raw_syscalls:sys_enter", "syscall", "", "", name,
+                                   args={i: (f"args->args[{i}]", "int") for i in range(6)},
+                                   no_args="syscall:::entry has arg0..arg5")
+            return _Context(target, desc, probefunc=syscall_nr)
+        ret = ("args->ret", "int")
+        target = T.ProbeTarget("tracepoint:raw_syscalls:sys_exit", "syscall", "", "", name, args={0: ret, 1: ret},
+                               no_args="a syscall return probe has arg0 and arg1 (the return value) only")
+        return _Context(target, desc, is_return=True, errno_expr="(args->ret < 0 ? -args->ret : 0)", probefunc=syscall_nr)
+
+    def fbt_probes(self, desc: A.ProbeDesc, func: str, name: str) -> list[_Context]:
+        if not TP.kprobes_available(self.tracepoint_root):
+            self.unsupported(
+                f"{desc.text}: fbt probes need kprobes, and this kernel has none "
+                f"(no {os.path.join(TP.tracing_root(self.tracepoint_root), 'kprobe_events')}); "
+                "use a tracepoint-based provider (syscall, proc, sched, io, tcp)", desc, "D_BPFTRACE")
+            return []
+        if name not in ("entry", "return") or not func or any(ch in func for ch in "?["):
+            self.unsupported(f"{desc.text}: fbt probes are lowered for FUNC:entry and FUNC:return only", desc, "D_BPFTRACE")
+            return []
+        if name == "entry":
+            target = T.ProbeTarget(f"kprobe:{func}", "fbt", "", func, name, args={i: (f"arg{i}", "int") for i in range(6)},
+                                   features=frozenset({"kprobe"}))
+            return [_Context(target, desc)]
+        target = T.ProbeTarget(f"kretprobe:{func}", "fbt", "", func, name, args={1: ("retval", "int")},
+                               no_args="an fbt return probe's arg0 (the return offset) is not available; arg1 is",
+                               features=frozenset({"kprobe"}))
+        return [_Context(target, desc)]
+
+    def _target_binary(self, desc: A.ProbeDesc, pid_text: str | None, module: str) -> tuple[str | None, str | None]:
+        """(binary path, pid filter expression) for a user-space probe."""
+        pid: int | None = None
+        pid_expr: str | None = None
+        if pid_text == "$target":
+            if self.target_pid is not None:
+                pid, pid_expr = self.target_pid, str(self.target_pid)
+            else:
+                pid_expr = "cpid"
+                self.features.add("cpid")
+        elif pid_text:
+            pid, pid_expr = int(pid_text), pid_text
+        if module in ("", "a.out", "*"):
+            if self.target_path:
+                return self.target_path, pid_expr
+            if pid is not None:
+                return f"/proc/{pid}/exe", pid_expr
+            self.unsupported(f"{desc.text}: the program's executable is unknown (give a pid with -p, or the command with -c)",
+                             desc, "D_BPFTRACE")
+            return None, None
+        if module.startswith("/"):
+            return module, pid_expr
+        if pid is not None:
+            found = _find_module(pid, module)
+            if found:
+                return found, pid_expr
+        self.unsupported(f"{desc.text}: cannot locate module {module!r} (write its full path, or give a running pid)",
+                         desc, "D_BPFTRACE")
+        return None, None
+
+    def pid_probes(self, desc: A.ProbeDesc, pid_text: str | None, module: str, func: str, name: str) -> list[_Context]:
+        if not pid_text:
+            self.unsupported(f"{desc.text}: the pid provider needs a process (pid$target or pidNNN)", desc, "D_BPFTRACE")
+            return []
+        if name not in ("entry", "return") or not func or any(ch in func for ch in "*?["):
+            self.unsupported(f"{desc.text}: pid probes are lowered for FUNC:entry and FUNC:return only", desc, "D_BPFTRACE")
+            return []
+        path, pid_expr = self._target_binary(desc, pid_text, module)
+        if path is None:
+            return []
+        filt = f"pid == {pid_expr}" if pid_expr else None
+        if name == "entry":
+            target = T.ProbeTarget(f"uprobe:{path}:{func}", desc.provider, module, func, name, filter=filt,
+                                   args={i: (f"arg{i}", "int") for i in range(6)}, features=frozenset({"uprobe"}))
+        else:
+            target = T.ProbeTarget(f"uretprobe:{path}:{func}", desc.provider, module, func, name, filter=filt,
+                                   args={1: ("retval", "int")},
+                                   no_args="a pid return probe's arg0 (the return offset) is not available; arg1 is",
+                                   features=frozenset({"uprobe"}))
+        return [_Context(target, desc)]
+
+    def usdt_probes(self, desc: A.ProbeDesc, provider: str, pid_text: str | None, module: str, func: str, name: str) -> list[_Context]:
+        if not name or any(ch in name + provider for ch in "*?["):
+            self.unsupported(f"{desc.text}: USDT probes need a provider and a probe name without wildcards", desc, "D_BPFTRACE")
+            return []
+        path, pid_expr = self._target_binary(desc, pid_text, module)
+        if path is None:
+            return []
+        elf_name = name.replace("-", "__")  # DTrace spells the ELF note's "__" as "-"
+        filt = f"pid == {pid_expr}" if pid_expr else None
+        target = T.ProbeTarget(f"usdt:{path}:{provider}:{elf_name}", desc.provider, module, func, name, filter=filt,
+                               args={i: (f"arg{i}", "int") for i in range(10)}, features=frozenset({"usdt"}))
+        return [_Context(target, desc)]
+
+    # ------------------------------------------------------------------ statements
+
+    def body(self, stmts: list[A.Stmt], depth: int) -> str:
+        pad = self.indent * depth
+        inner = [self.stmt(s, depth + 1) for s in stmts]
+        inner = [s for s in inner if s]
+        if not inner:
+            return pad + "{\n" + pad + "}"
+        return pad + "{\n" + "\n".join(inner) + "\n" + pad + "}"
+
+    def stmt_Block(self, node: A.Block, depth: int) -> str:
+        # bpftrace 0.17 has no bare blocks; D's block only groups.
+        return "\n".join(s for s in (self.stmt(x, depth) for x in node.body) if s)
+
+    def stmt_If(self, node: A.If, depth: int) -> str:
+        pad = self.indent * depth
+        text = f"{pad}if ({self.expr(node.cond)}) " + self.body(node.then, depth).lstrip()
+        if node.other is not None:
+            if len(node.other) == 1 and isinstance(node.other[0], A.If):
+                text += " else " + self.stmt_If(node.other[0], depth).lstrip()
+            else:
+                text += " else " + self.body(node.other, depth).lstrip()
+        return text
+
+    def stmt_ExprStmt(self, node: A.ExprStmt, depth: int) -> str:
+        pad = self.indent * depth
+        expr = node.expr
+        if isinstance(expr, A.Assign):
+            return pad + self.assignment(expr) + ";"
+        if isinstance(expr, (A.Postfix, A.Unary)) and expr.op in ("++", "--"):
+            if self._var_slot(expr.operand) is None:
+                return pad + self.fail(f"{expr.op} applies to variables only in bpftrace", expr)[0] + ";"
+            return pad + self.expr(expr.operand, PREC_POSTFIX) + expr.op + ";"
+        if isinstance(expr, A.Call):
+            action = getattr(self, "action_" + expr.func, None)
+            if action is not None:
+                text = action(expr)
+                return "\n".join(pad + line for line in text.split("\n")) if text else ""
+        return pad + self.expr(expr) + ";"
+
+    def assignment(self, node: A.Assign) -> str:
+        slot = self._var_slot(node.target)
+        if slot is None:
+            return self.fail(f"cannot assign to {_d_text(node.target)} in bpftrace", node.target)[0]
+        target = self.expr(node.target, PREC_UNARY)
+        if node.op == "=" and _int_literal(node.value) == 0 and slot.split(":")[0] in ("self", "array"):
+            # D frees a dynamic variable set to 0; reading it again gives 0 in both.
+            return f"delete({target})"
+        if node.op not in ("=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="):
+            return self.fail(f"assignment operator {node.op} has no bpftrace counterpart", node)[0]
+        return f"{target} {node.op} {self.expr(node.value, PREC_ASSIGN)}"
+
+    # ------------------------------------------------------------------ aggregations
+
+    def stmt_AggStmt(self, node: A.AggStmt, depth: int) -> str:
+        pad = self.indent * depth
+        decl = self.aggs.get(node.name)
+        if decl is None or decl.function != node.func:
+            first = decl.function if decl else "?"
+            return pad + self.fail(f"@{node.name} is used with both {first}() and {node.func}()", node)[0]
+        if decl.key_count is not None and decl.key_count != len(node.keys):
+            return pad + self.fail(f"@{node.name} is used with {decl.key_count} and {len(node.keys)} keys", node)[0]
+        decl.key_count = len(node.keys)
+        kinds = [self.kind_of(k) for k in node.keys]
+        for key, kind in zip(node.keys, kinds):
+            if kind == "syscall_str":
+                return pad + self.fail("probefunc of syscall:::entry/return is a number in bpftrace", key)[0]
+        names = [_d_text(k) for k in node.keys]
+        keys = [self.expr(k, PREC_ASSIGN) for k in node.keys]
+        lines = getattr(self, "agg_" + node.func, self.agg_unknown)(node, keys, kinds, names)
+        return "\n".join(pad + line for line in lines)
+
+    def register_map(self, node: A.AggStmt, role: str, kinds: list[str], names: list[str], **extra) -> str:
+        bt = self.bt_map_name(node.name, role)
+        info = self.maps.get(bt)
+        fresh = MapInfo(bt, node.name, node.func, role, key_kinds=list(kinds), key_names=list(names), **extra)
+        if info is None:
+            self.maps[bt] = fresh
+        elif (info.params, info.negated, info.value_offset) != (fresh.params, fresh.negated, fresh.value_offset):
+            self.unsupported(f"@{node.name} is used with different {node.func}() parameters", node, "D_BPFTRACE")
+        elif info.key_kinds != fresh.key_kinds:
+            if any(a != b and "str" in (a, b) for a, b in zip(info.key_kinds, fresh.key_kinds)):
+                self.unsupported(f"@{node.name}: a key is a string in one place and a number in another", node, "D_BPFTRACE")
+        return bt
+
+    @staticmethod
+    def bt_map_name(name: str, role: str) -> str:
+        prefix = {"main": "", "negative": NEGATIVE_PREFIX, "sumsq": SUMSQ_PREFIX}[role]
+        return "@" + prefix + name
+
+    def map_ref(self, bt: str, keys: list[str]) -> str:
+        return f"{bt}[{', '.join(keys)}]" if keys else bt
+
+    def temp(self, prefix: str) -> str:
+        self.temp_counter += 1
+        return f"$__{prefix}{self.temp_counter}"
+
+    def agg_unknown(self, node, keys, kinds, names) -> list[str]:
+        return [self.fail(f"{node.func}() is not an aggregating function bpftrace can serve", node)[0]]
+
+    def _plain(self, node, keys, kinds, names, bt_func: str, arity: int, **extra) -> list[str]:
+        if len(node.args) != arity:
+            return [self.fail(f"{node.func}() takes {arity} argument(s)", node)[0]]
+        bt = self.register_map(node, "main", kinds, names, **extra)
+        args = ", ".join(self.expr(a, PREC_ASSIGN) for a in node.args)
+        return [f"{self.map_ref(bt, keys)} = {bt_func}({args});"]
+
+    def agg_count(self, node, keys, kinds, names):
+        return self._plain(node, keys, kinds, names, "count", 0)
+
+    def agg_sum(self, node, keys, kinds, names):
+        return self._plain(node, keys, kinds, names, "sum", 1)
+
+    def agg_avg(self, node, keys, kinds, names):
+        return self._plain(node, keys, kinds, names, "avg", 1)
+
+    def agg_min(self, node, keys, kinds, names):
+        return self._plain(node, keys, kinds, names, "min", 1)
+
+    def agg_max(self, node, keys, kinds, names):
+        # bpftrace 0.17's max() starts from 0 and so loses negative maxima; min() does not.
+        if len(node.args) != 1:
+            return [self.fail("max() takes 1 argument", node)[0]]
+        bt = self.register_map(node, "main", kinds, names, negated=True)
+        return [f"{self.map_ref(bt, keys)} = min(-{self.expr(node.args[0], PREC_UNARY)});"]
+
+    def agg_stddev(self, node, keys, kinds, names):
+        if len(node.args) != 1:
+            return [self.fail("stddev() takes 1 argument", node)[0]]
+        main = self.register_map(node, "main", kinds, names)
+        sumsq = self.register_map(node, "sumsq", kinds, names)
+        value = self.temp("v")
+        return [f"{value} = {self.expr(node.args[0], PREC_ASSIGN)};",
+                f"{self.map_ref(main, keys)} = stats({value});",
+                f"{self.map_ref(sumsq, keys)} = sum({value} * {value});"]
+
+    def _increment_is_one(self, node: A.AggStmt, arg: A.Expr | None) -> bool:
+        if arg is None or _int_literal(arg) == 1:
+            return True
+        self.unsupported(f"{node.func}() with an increment other than 1 has no bpftrace counterpart "
+                         "(bpftrace histograms count one per call)", arg, "D_BPFTRACE")
+        return False
+
+    def agg_quantize(self, node, keys, kinds, names):
+        if not 1 <= len(node.args) <= 2:
+            return [self.fail("quantize() takes 1 or 2 arguments", node)[0]]
+        if not self._increment_is_one(node, node.args[1] if len(node.args) == 2 else None):
+            return []
+        main = self.register_map(node, "main", kinds, names)
+        constant = _int_literal(node.args[0])
+        if constant is not None and constant >= 0:
+            return [f"{self.map_ref(main, keys)} = hist({constant});"]
+        negative = self.register_map(node, "negative", kinds, names)
+        value = self.temp("q")
+        return [
+            f"{value} = {self.expr(node.args[0], PREC_ASSIGN)};",
+            f"if ({value} < 0) {{",
+            f"{self.indent}{self.map_ref(negative, keys)} = hist(-{value});",
+            "} else {",
+            f"{self.indent}{self.map_ref(main, keys)} = hist({value});",
+            "}",
+        ]
+
+    def agg_lquantize(self, node, keys, kinds, names):
+        if not 3 <= len(node.args) <= 5:
+            return [self.fail("lquantize() takes 3 to 5 arguments", node)[0]]
+        bounds = [_int_literal(a) for a in node.args[1:4]]
+        if any(b is None for b in bounds):
+            return [self.fail("lquantize() bounds and step must be integer constants", node)[0]]
+        lo, hi = bounds[0], bounds[1]
+        step = bounds[2] if len(node.args) >= 4 else 1
+        assert lo is not None and hi is not None and step is not None
+        if step <= 0 or hi <= lo:
+            return [self.fail("lquantize() needs lower < upper and a positive step", node)[0]]
+        if not self._increment_is_one(node, node.args[4] if len(node.args) == 5 else None):
+            return []
+        levels = (hi - lo) // step
+        offset = lo if lo < 0 else 0
+        bt = self.register_map(node, "main", kinds, names, params=(lo, hi, step), value_offset=offset)
+        value = self.expr(node.args[0], PREC_ASSIGN)
+        if offset:
+            value = f"{self.expr(node.args[0], 14)} - ({offset})"
+        # The top bucket starts at lo + levels*step, as in DTrace, even when step does not divide hi - lo.
+        return [f"{self.map_ref(bt, keys)} = lhist({value}, {lo - offset}, {lo - offset + levels * step}, {step});"]
+
+    def agg_llquantize(self, node, keys, kinds, names):
+        if not 5 <= len(node.args) <= 6:
+            return [self.fail("llquantize() takes 5 or 6 arguments", node)[0]]
+        params = [_int_literal(a) for a in node.args[1:5]]
+        if any(p is None for p in params):
+            return [self.fail("llquantize() factor, magnitudes and steps must be integer constants", node)[0]]
+        factor, low, high, steps = params  # type: ignore[misc]
+        problem = llquantize_problem(factor, low, high, steps)
+        if problem:
+            return [self.fail(problem, node)[0]]
+        if not self._increment_is_one(node, node.args[5] if len(node.args) == 6 else None):
+            return []
+        count = len(llquantize_bounds(factor, low, high, steps))
+        bt = self.register_map(node, "main", kinds, names, params=(factor, low, high, steps))
+        value = self.temp("v")
+        return [f"{value} = {self.expr(node.args[0], PREC_ASSIGN)};",
+                f"{self.map_ref(bt, keys)} = lhist({_llquantize_index_expr(value, factor, low, high, steps)}, 0, {count}, 1);"]
+
+    # ------------------------------------------------------------------ actions
+
+    def agg_maps(self, arg: A.Expr, action: str) -> list[str] | None:
+        if not isinstance(arg, A.AggRef):
+            self.unsupported(f"{action}() takes an aggregation", arg, "D_BPFTRACE")
+            return None
+        decl = self.aggs.get(arg.name)
+        if decl is None:
+            self.unsupported(f"@{arg.name} is never aggregated in this program", arg, "D_BPFTRACE")
+            return None
+        roles = ["main"] + (["negative"] if decl.function == "quantize" else []) + (["sumsq"] if decl.function == "stddev" else [])
+        return [self.bt_map_name(arg.name, r) for r in roles]
+
+    def action_printf(self, node: A.Call) -> str:
+        if not node.args or not isinstance(node.args[0], A.StrLit):
+            return self.fail("printf() needs a constant format string", node)[0]
+        fmt, args = self.printf_parts(node.args[0], node.args[1:], node)
+        return f"printf({', '.join([fmt] + args)});"
+
+    def printf_parts(self, format_node: A.StrLit, values: list[A.Expr], node: A.Node) -> tuple[str, list[str]]:
+        text = format_node.value
+        out_fmt: list[str] = []
+        out_args: list[str] = []
+        pos = 0
+        remaining = list(values)
+        for m in _PRINTF_SPEC.finditer(text):
+            out_fmt.append(text[pos:m.start()].replace("%", "%%"))
+            pos = m.end()
+            conv = m.group("conv")
+            if conv == "%":
+                out_fmt.append("%%")
+                continue
+            if m.group("width") == "*" or m.group("prec") == "*":
+                self.unsupported("printf() widths taken from arguments (*) have no bpftrace counterpart", node, "D_BPFTRACE")
+                continue
+            if conv in T.PRINTF_UNSUPPORTED:
+                self.unsupported(T.PRINTF_UNSUPPORTED[conv], node, "D_BPFTRACE")
+                continue
+            if not remaining:
+                self.unsupported(f"printf(): too few arguments for the format {format_node.text!r}", node, "D_BPFTRACE")
+                continue
+            arg = remaining.pop(0)
+            spec = "%" + m.group("flags") + (m.group("width") or "") + (f".{m.group('prec')}" if m.group("prec") else "")
+            if conv == "Y":
+                if not (isinstance(arg, A.Ident) and arg.name == "walltimestamp"):
+                    self.unsupported("printf(\"%Y\") is lowered for walltimestamp only", arg, "D_BPFTRACE")
+                    continue
+                out_fmt.append(spec + "s")
+                out_args.append(f"strftime({_bt_string(T.WALLTIME_FORMAT)}, nsecs)")
+                continue
+            if conv not in T.PRINTF_SAME:
+                self.unsupported(f"printf() conversion %{conv} has no bpftrace counterpart", node, "D_BPFTRACE")
+                continue
+            kind = self.kind_of(arg)
+            if conv == "s" and isinstance(arg, A.Call) and arg.func == "strjoin" and spec == "%":
+                # bpftrace cannot concatenate strings, but it can print the pieces side by side.
+                pieces = self._strjoin_pieces(arg)
+                out_fmt.append("%s" * len(pieces))
+                out_args.extend(self.expr(p, PREC_ASSIGN) for p in pieces)
+                continue
+            if kind in ("cgroup", "syscall", "syscall_str"):
+                self.unsupported(f"{_d_text(arg)} is a number in bpftrace ({kind} id): it can be an aggregation key, "
+                                 "not printed as a string", arg, "D_BPFTRACE")
+                continue
+            if kind in ("stack", "ustack") and conv != "s":
+                self.unsupported("stacks print with %s only", arg, "D_BPFTRACE")
+                continue
+            out_fmt.append(spec + ("d" if conv == "i" else conv))
+            out_args.append(self.expr(arg, PREC_ASSIGN))
+        out_fmt.append(text[pos:].replace("%", "%%"))
+        if remaining:
+            self.unsupported("printf(): more arguments than conversions", node, "D_BPFTRACE")
+        return _bt_string("".join(out_fmt)), out_args
+
+    def _strjoin_pieces(self, node: A.Expr) -> list[A.Expr]:
+        if isinstance(node, A.Call) and node.func == "strjoin" and len(node.args) == 2:
+            return self._strjoin_pieces(node.args[0]) + self._strjoin_pieces(node.args[1])
+        return [node]
+
+    def action_printa(self, node: A.Call) -> str:
+        if node.args and isinstance(node.args[0], A.StrLit):
+            return self.fail("printa() with a format string has no bpftrace counterpart (bpftrace prints maps its own way)", node)[0]
+        lines = []
+        for arg in node.args:
+            maps = self.agg_maps(arg, "printa")
+            if maps is None:
+                continue
+            assert isinstance(arg, A.AggRef)
+            divisor = self.ctx.normalized.get(arg.name) if self.ctx else None
+            if self.ctx:
+                self.ctx.pending_normalize.pop(arg.name, None)
+            for bt in maps:
+                lines.append(f"print({bt}, 0, {divisor[0]});" if divisor else f"print({bt});")
+        return "\n".join(lines)
+
+    def action_trace(self, node: A.Call) -> str:
+        if len(node.args) != 1:
+            return self.fail("trace() takes one argument", node)[0]
+        if self.kind_of(node.args[0]) in ("cgroup", "syscall"):
+            return self.fail(f"{_d_text(node.args[0])} is a number in bpftrace; it cannot be traced as a string", node)[0]
+        return f"print({self.expr(node.args[0], PREC_ASSIGN)});"
+
+    def action_exit(self, node: A.Call) -> str:
+        status = _int_literal(node.args[0]) if len(node.args) == 1 else None
+        if status != 0:
+            return self.fail("bpftrace 0.17's exit() takes no status: only exit(0) translates", node)[0]
+        return "exit();"
+
+    def action_clear(self, node: A.Call) -> str:
+        if len(node.args) != 1:
+            return self.fail("clear() takes one aggregation", node)[0]
+        maps = self.agg_maps(node.args[0], "clear")
+        # D's clear() zeroes the values and keeps the keys: bpftrace's zero().
+        return "\n".join(f"zero({m});" for m in maps or [])
+
+    def action_trunc(self, node: A.Call) -> str:
+        if len(node.args) != 1:
+            return self.fail("trunc() with a count (keep the top N) has no bpftrace counterpart", node)[0]
+        maps = self.agg_maps(node.args[0], "trunc")
+        # D's trunc() removes the keys: bpftrace's clear().
+        return "\n".join(f"clear({m});" for m in maps or [])
+
+    def action_normalize(self, node: A.Call) -> str:
+        if len(node.args) != 2:
+            return self.fail("normalize() takes an aggregation and a divisor", node)[0]
+        if self.agg_maps(node.args[0], "normalize") is None or self.ctx is None:
+            return ""
+        assert isinstance(node.args[0], A.AggRef)
+        decl = self.aggs[node.args[0].name]
+        if decl.function in ("stddev", "quantize", "lquantize", "llquantize") or decl.function == "max":
+            return self.fail(f"normalize() of a {decl.function}() aggregation has no faithful bpftrace counterpart", node)[0]
+        self.ctx.normalized[node.args[0].name] = (self.expr(node.args[1], PREC_ASSIGN), node)
+        self.ctx.pending_normalize[node.args[0].name] = node
+        return ""
+
+    def action_denormalize(self, node: A.Call) -> str:
+        if len(node.args) != 1 or self.agg_maps(node.args[0], "denormalize") is None or self.ctx is None:
+            return ""
+        assert isinstance(node.args[0], A.AggRef)
+        self.ctx.normalized.pop(node.args[0].name, None)
+        self.ctx.pending_normalize.pop(node.args[0].name, None)
+        return ""
+
+    def action_stack(self, node: A.Call) -> str:
+        return f"printf(\"%s\\n\", {self.expr(node)});"
+
+    def action_ustack(self, node: A.Call) -> str:
+        return f"printf(\"%s\\n\", {self.expr(node)});"
+
+    def action_system(self, node: A.Call) -> str:
+        return self.fail("system() is not lowered to bpftrace (it would need --unsafe)", node)[0]
+
+    # ------------------------------------------------------------------ expressions
+
+    def resolve_ident(self, node: A.Ident) -> T.Served | None:
+        """(bpftrace text, kind) of a name, or None after reporting why it cannot be served."""
+        name = node.name
+        ctx = self.ctx
+        target = ctx.target if ctx else None
+        if target and name in target.forbidden:
+            self.unsupported(target.forbidden[name], node, "D_BPFTRACE")
+            return None
+        if name in ("probeprov", "probemod", "probefunc", "probename"):
+            if name == "probefunc" and ctx and ctx.probefunc:
+                return ctx.probefunc
+            if target is None:
+                self.unsupported(f"{name} outside a clause", node, "D_BPFTRACE")
+                return None
+            value = {"probeprov": target.prov, "probemod": target.mod, "probefunc": target.func, "probename": target.name}[name]
+            return _bt_string(value), "str"
+        m = re.fullmatch(r"arg(\d)", name)
+        if m:
+            index = int(m.group(1))
+            if target and index in target.args:
+                return target.args[index]
+            self.unsupported(f"{name}: {target.no_args if target else 'no probe'}", node, "D_BPFTRACE")
+            return None
+        if name == "errno":
+            if ctx and ctx.errno_expr:
+                return ctx.errno_expr, "int"
+            self.unsupported(T.UNSUPPORTED_VARIABLES["errno"], node, "D_BPFTRACE")
+            return None
+        if target and name in target.variables:
+            return target.variables[name]
+        if name in T.BUILTIN_VARIABLES:
+            if name in T.VARIABLES_NEEDING_BTF:
+                self.need_btf(node, name)
+            return T.BUILTIN_VARIABLES[name]
+        if name in T.UNSUPPORTED_VARIABLES:
+            self.unsupported(T.UNSUPPORTED_VARIABLES[name], node, "D_BPFTRACE")
+            return None
+        if name in self.inlines:
+            return self.expr(self.inlines[name], PREC_PRIMARY), self.kind_of(self.inlines[name])
+        if "global:" + name in self.var_kinds:
+            bt = self.internal("@__g_" + name)
+            return bt, self.var_kinds["global:" + name]
+        constant = _library_constant(name)
+        if constant is not None:
+            return str(constant), "int"
+        if name in ("args", "curpsinfo", "curlwpsinfo", "curthread"):
+            self.unsupported(f"{name} is only lowered through its members or elements", node, "D_BPFTRACE")
+            return None
+        self.unsupported(f"{name} has no bpftrace counterpart (unknown or never assigned)", node, "D_BPFTRACE")
+        return None
+
+    def need_btf(self, node: A.Node, what: str) -> None:
+        self.features.add("btf")
+        if not TP.btf_available():
+            self.unsupported(f"{what} needs the kernel's BTF (/sys/kernel/btf/vmlinux), which this kernel lacks", node, "D_BPFTRACE")
+
+    def internal(self, bt: str) -> str:
+        if bt not in self.internal_maps:
+            self.internal_maps.append(bt)
+        return bt
+
+    def expr_Ident(self, node: A.Ident) -> tuple[str, int]:
+        served = self.resolve_ident(node)
+        if served is None:
+            return "0", PREC_PRIMARY
+        return served[0], PREC_PRIMARY
+
+    def expr_IntLit(self, node: A.IntLit) -> tuple[str, int]:
+        return str(node.value), PREC_PRIMARY
+
+    def expr_FloatLit(self, node: A.FloatLit) -> tuple[str, int]:
+        return self.fail("bpftrace has no floating point", node)
+
+    def expr_StrLit(self, node: A.StrLit) -> tuple[str, int]:
+        return _bt_string(node.value), PREC_PRIMARY
+
+    def expr_CharLit(self, node: A.CharLit) -> tuple[str, int]:
+        return str(node.value), PREC_PRIMARY
+
+    def expr_KernelSym(self, node: A.KernelSym) -> tuple[str, int]:
+        return self.fail("kernel symbols (`name) are not lowered to bpftrace", node)
+
+    def expr_MacroArg(self, node: A.MacroArg) -> tuple[str, int]:
+        if node.name == "target":
+            if self.target_pid is not None:
+                return str(self.target_pid), PREC_PRIMARY
+            self.features.add("cpid")
+            return "cpid", PREC_PRIMARY
+        if node.name.isdigit() and node.name != "0":
+            self.features.add("positional")
+            return (f"str(${node.name})" if node.string_form else f"${node.name}"), PREC_PRIMARY
+        return self.fail(f"${node.name} has no bpftrace counterpart", node)
+
+    def expr_ThreadVar(self, node: A.ThreadVar) -> tuple[str, int]:
+        key = self.ctx.target.thread_key if self.ctx else "tid"
+        return f"{self.internal('@__self_' + node.name)}[{key}]", PREC_PRIMARY
+
+    def expr_ClauseVar(self, node: A.ClauseVar) -> tuple[str, int]:
+        if node.name in self.shared_this:
+            # Read by a clause that did not set it: it lives between clauses of one firing,
+            # which run one after the other on one CPU.
+            return f"{self.internal('@__this_' + node.name)}[cpu]", PREC_PRIMARY
+        return f"$this_{node.name}", PREC_PRIMARY
+
+    def expr_AggRef(self, node: A.AggRef) -> tuple[str, int]:
+        return self.fail("aggregations cannot be read as values", node)
+
+    def expr_Unary(self, node: A.Unary) -> tuple[str, int]:
+        if node.op in ("++", "--", "*", "&"):
+            return self.fail(f"the {node.op} operator is not lowered here (pointers and nested increments)", node)
+        return super().expr_Unary(node)
+
+    def expr_Postfix(self, node: A.Postfix) -> tuple[str, int]:
+        return self.fail(f"{node.op} inside an expression has no bpftrace counterpart (use it as a statement)", node)
+
+    def expr_Assign(self, node: A.Assign) -> tuple[str, int]:
+        return self.fail("assignments inside expressions have no bpftrace counterpart", node)
+
+    def expr_Binary(self, node: A.Binary) -> tuple[str, int]:
+        if node.op == ",":
+            return self.fail("the comma operator has no bpftrace counterpart", node)
+        if node.op == "^^":
+            left = self.expr(node.left, 10)
+            right = self.expr(node.right, 10)
+            return f"(({left}) != 0) != (({right}) != 0)", 10
+        if node.op in ("==", "!="):
+            special = self.compare_special(node)
+            if special is not None:
+                return special, 10
+        return super().expr_Binary(node)
+
+    def compare_special(self, node: A.Binary) -> str | None:
+        """String comparisons that bpftrace answers with numbers: zonename, raw syscall names."""
+        for this, other in ((node.left, node.right), (node.right, node.left)):
+            if not isinstance(other, A.StrLit) or not isinstance(this, A.Ident):
+                continue
+            kind = self.kind_of(this)
+            if kind == "cgroup":
+                path = self.cgroup_root + "/" + other.value.lstrip("/")
+                self.features.add("cgroup")
+                return f"{self.expr(this, 11)} {node.op} cgroupid({_bt_string(path)})"
+            if kind == "syscall":
+                number = TP.syscall_numbers().get(other.value)
+                if number is None:
+                    self.unsupported(f"no syscall named {other.value!r} on this machine (asm/unistd_64.h)", other, "D_BPFTRACE")
+                    return "0"
+                return f"{self.expr(this, 11)} {node.op} {number}"
+        if self.kind_of(node.left) in ("cgroup", "syscall") or self.kind_of(node.right) in ("cgroup", "syscall"):
+            self.unsupported("zonename and the probefunc of syscall:::entry/return compare with string constants only", node, "D_BPFTRACE")
+            return "0"
+        return None
+
+    def expr_Call(self, node: A.Call) -> tuple[str, int]:
+        name = node.func
+        args = node.args
+        if name in ("stack", "ustack"):
+            if self.ctx and name in self.ctx.target.forbidden:
+                return self.fail(self.ctx.target.forbidden[name], node)
+            bt = "kstack" if name == "stack" else "ustack"
+            if not args:
+                return bt, PREC_PRIMARY
+            depth = _int_literal(args[0])
+            if depth is None or depth <= 0:
+                return self.fail(f"{name}() depth must be a positive integer constant", node)
+            return f"{bt}({depth})", PREC_POSTFIX
+        if name == "copyinstr":
+            if not 1 <= len(args) <= 2:
+                return self.fail("copyinstr() takes 1 or 2 arguments", node)
+            return "str(" + ", ".join(self.expr(a, PREC_ASSIGN) for a in args) + ")", PREC_POSTFIX
+        if name == "strjoin":
+            return self.fail("strjoin() is lowered only as a printf(\"%s\") argument (bpftrace 0.17 cannot concatenate strings)", node)
+        if name == "strlen":
+            return self.fail("strlen() has no bpftrace 0.17 counterpart", node)
+        if name == "inet_ntoa":
+            return self.fail("inet_ntoa() takes a pointer, which the lowering does not follow; use the tcp/ip probes' address members", node)
+        if name in T.STRING_FUNCTIONS_UNSUPPORTED:
+            return self.fail(T.STRING_FUNCTIONS_UNSUPPORTED[name], node)
+        if name in ("count", "sum", "avg", "min", "max", "stddev", "quantize", "lquantize", "llquantize"):
+            return self.fail(f"{name}() is an aggregating function: use it as @name[keys] = {name}(...)", node)
+        return self.fail(f"{name}() has no bpftrace counterpart", node)
+
+    def expr_Index(self, node: A.Index) -> tuple[str, int]:
+        if isinstance(node.base, A.Ident) and node.base.name == "args":
+            served = self.arg_element(node)
+            return (served[0] if served else "0"), PREC_PRIMARY
+        if isinstance(node.base, A.Ident) and node.base.name not in T.BUILTIN_VARIABLES:
+            bt = self.internal("@__a_" + node.base.name)
+            keys = ", ".join(self.expr(k, PREC_ASSIGN) for k in node.indices)
+            return f"{bt}[{keys}]", PREC_PRIMARY
+        return self.fail(f"{_d_text(node)}: only associative arrays and args[] are lowered", node)
+
+    def arg_element(self, node: A.Index) -> T.Served | None:
+        index = _int_literal(node.indices[0]) if len(node.indices) == 1 else None
+        if index is None:
+            self.unsupported("args[] needs a constant index", node, "D_BPFTRACE")
+            return None
+        typed = getattr(self.ctx, "typed_args", None) if self.ctx else None
+        if typed and index in typed:
+            return typed[index]
+        if self.ctx and self.ctx.target.prov == "syscall" and index in self.ctx.target.args:
+            return self.ctx.target.args[index]
+        reason = self.ctx.target.no_args if self.ctx else "no probe"
+        self.unsupported(f"args[{index}]: {reason}", node, "D_BPFTRACE")
+        return None
+
+    def expr_Member(self, node: A.Member) -> tuple[str, int]:
+        served = self.resolve_member(node)
+        return (served[0] if served else "0"), PREC_PRIMARY
+
+    def resolve_member(self, node: A.Member) -> T.Served | None:
+        base = node.base
+        if isinstance(base, A.Ident) and base.name in ("curpsinfo", "curlwpsinfo"):
+            key = (base.name, node.name)
+            target = self.ctx.target if self.ctx else None
+            if target and base.name in target.forbidden:
+                self.unsupported(target.forbidden[base.name], node, "D_BPFTRACE")
+                return None
+            if target and key == ("curlwpsinfo", "pr_lwpid") and "tid" in target.variables:
+                return target.variables["tid"]
+            if key in T.UNSUPPORTED_MEMBERS:
+                self.unsupported(T.UNSUPPORTED_MEMBERS[key], node, "D_BPFTRACE")
+                return None
+            if key in T.CURRENT_MEMBERS:
+                text, kind = T.CURRENT_MEMBERS[key]
+                if "curtask" in text:
+                    self.need_btf(node, f"{base.name}->{node.name}")
+                return text, kind
+            self.unsupported(f"{base.name}->{node.name} has no bpftrace counterpart", node, "D_BPFTRACE")
+            return None
+        if isinstance(base, A.Index) and isinstance(base.base, A.Ident) and base.base.name == "args":
+            index = _int_literal(base.indices[0]) if len(base.indices) == 1 else None
+            target = self.ctx.target if self.ctx else None
+            if target is not None and index is not None and (index, node.name) in target.members:
+                return target.members[(index, node.name)]
+            reason = target.no_args if target else "no probe"
+            self.unsupported(f"args[{index}]->{node.name}: {reason}", node, "D_BPFTRACE")
+            return None
+        self.unsupported(f"{_d_text(node)}: following pointers and structures is not lowered to bpftrace", node, "D_BPFTRACE")
+        return None
+
+    def expr_Cast(self, node: A.Cast) -> tuple[str, int]:
+        spec = node.type.spec.name
+        if node.type.pointers or node.type.arrays or not isinstance(spec, str):
+            return self.fail(f"cast to {self.type_name(node.type)} is not lowered to bpftrace", node)
+        if spec == "string":
+            if self.kind_of(node.operand) == "str":
+                return self.expr(node.operand, PREC_UNARY), PREC_UNARY
+            return self.fail("casting a number to string has no bpftrace counterpart", node)
+        bt = T.INTEGER_CASTS.get(spec)
+        if bt is None:
+            return self.fail(f"cast to {spec} is not lowered to bpftrace", node)
+        return f"({bt}){self.expr(node.operand, PREC_UNARY)}", PREC_UNARY
+
+    def expr_SizeOf(self, node: A.SizeOf) -> tuple[str, int]:
+        if isinstance(node.operand, A.TypeName) and not node.operand.pointers and isinstance(node.operand.spec.name, str):
+            bt = T.INTEGER_CASTS.get(node.operand.spec.name)
+            if bt:
+                return str(T.INTEGER_SIZES[bt]), PREC_PRIMARY
+        if isinstance(node.operand, A.TypeName) and node.operand.pointers:
+            return "8", PREC_PRIMARY
+        return self.fail("sizeof is lowered for integer and pointer types only", node)
+
+    def expr_OffsetOf(self, node: A.OffsetOf) -> tuple[str, int]:
+        return self.fail("offsetof is not lowered to bpftrace", node)
+
+    def expr_StringOf(self, node: A.StringOf) -> tuple[str, int]:
+        if self.kind_of(node.operand) == "str":
+            return self.expr(node.operand, PREC_UNARY), PREC_PRIMARY
+        return self.fail("stringof() of a non-string has no bpftrace counterpart", node)
+
+    def expr_Xlate(self, node: A.Xlate) -> tuple[str, int]:
+        return self.fail("xlate (translators) has no bpftrace counterpart", node)
+
+    def expr_Ternary(self, node: A.Ternary) -> tuple[str, int]:
+        return super().expr_Ternary(node)
+
+    # ------------------------------------------------------------------ kinds
+
+    def kind_of(self, node: A.Expr) -> str:
+        """What a value is when it becomes an aggregation key (see MapInfo.key_kinds).
+
+        Reports nothing: the expression's own lowering reports its problems.
+        """
+        if isinstance(node, (A.StrLit, A.StringOf)):
+            return "str"
+        if isinstance(node, A.Call):
+            if node.func == "stack":
+                return "stack"
+            if node.func == "ustack":
+                return "ustack"
+            if node.func in ("copyinstr", "strjoin", "basename", "dirname", "substr", "lltostr", "toupper", "tolower",
+                             "strtok", "strstr", "strchr", "strrchr", "inet_ntoa", "inet_ntoa6", "inet_ntop", "cleanpath"):
+                return "str"
+            return "int"
+        if isinstance(node, A.Cast):
+            return "str" if node.type.spec.name == "string" else "int"
+        if isinstance(node, A.Ident):
+            name = node.name
+            ctx = self.ctx
+            if name in ("probeprov", "probemod", "probename"):
+                return "str"
+            if name == "probefunc":
+                return ctx.probefunc[1] if ctx and ctx.probefunc else "str"
+            if ctx and name in ctx.target.variables:
+                return ctx.target.variables[name][1]
+            if name in T.BUILTIN_VARIABLES:
+                return T.BUILTIN_VARIABLES[name][1]
+            if name in self.inlines:
+                return self.kind_of(self.inlines[name])
+            return self.var_kinds.get("global:" + name, "int")
+        if isinstance(node, A.ThreadVar):
+            return self.var_kinds.get("self:" + node.name, "int")
+        if isinstance(node, A.ClauseVar):
+            return self.var_kinds.get("this:" + node.name, "int")
+        if isinstance(node, A.Index):
+            if isinstance(node.base, A.Ident) and node.base.name == "args":
+                typed = getattr(self.ctx, "typed_args", None) if self.ctx else None
+                index = _int_literal(node.indices[0]) if node.indices else None
+                if typed and index in typed:
+                    return typed[index][1]
+                return "int"
+            if isinstance(node.base, A.Ident):
+                return self.var_kinds.get("array:" + node.base.name, "int")
+            return "int"
+        if isinstance(node, A.Member):
+            base = node.base
+            if isinstance(base, A.Ident):
+                key = (base.name, node.name)
+                if self.ctx and key == ("curlwpsinfo", "pr_lwpid") and "tid" in self.ctx.target.variables:
+                    return "int"
+                return T.CURRENT_MEMBERS.get(key, ("", "int"))[1]
+            if isinstance(base, A.Index) and self.ctx:
+                index = _int_literal(base.indices[0]) if base.indices else None
+                return self.ctx.target.members.get((index, node.name), ("", "int"))[1] if index is not None else "int"
+            return "int"
+        if isinstance(node, A.Ternary):
+            return self.kind_of(node.then)
+        return "int"
+
+    # ------------------------------------------------------------------ snapshots
+
+    def interval_clause(self) -> str:
+        assert self.interval is not None
+        ms = self.interval * 1000
+        spec = f"interval:s:{int(self.interval)}" if self.interval == int(self.interval) else f"interval:ms:{max(1, round(ms))}"
+        if self.interval != int(self.interval) and abs(round(ms) - ms) > 1e-6:
+            raise ValueError("interval must be a whole number of milliseconds")
+        lines = [f"{self.indent}print({m});" for m in self.maps]
+        lines += [f"{self.indent}clear({m});" for m in self.maps]
+        lines.append(f"{self.indent}printf({_bt_string(SNAPSHOT_MARKER + chr(10))});")
+        self.features.add("interval")
+        return "// one snapshot per interval: print and clear every aggregation, then the marker\n" + spec + "\n{\n" + "\n".join(lines) + "\n}"
+
+
+def _find_module(pid: int, module: str) -> str | None:
+    """The path of a shared object (``libc.so.6``, ``libc``) mapped into a process."""
+    try:
+        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and parts[5].startswith("/"):
+                    path = parts[5].strip()
+                    base = os.path.basename(path)
+                    if base == module or base.startswith(module + ".") or base.startswith(module + "-"):
+                        return path
+    except OSError:
+        return None
+    return None

@@ -1,0 +1,2 @@
+/* expect: D_SYNTAX 2:11 */
+BEGIN { x # 1; }

@@ -1,0 +1,2 @@
+/* expect: D_SYNTAX 2:13 */
+BEGIN { x = 12abc; }

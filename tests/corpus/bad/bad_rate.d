@@ -1,0 +1,2 @@
+/* expect: D_PDESC_INVAL 2:1 */
+tick-5fortnights { exit(0); }

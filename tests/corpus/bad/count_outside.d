@@ -1,0 +1,2 @@
+/* expect: D_AGG_FUNC 2:23 */
+syscall:::entry { x = count(); }

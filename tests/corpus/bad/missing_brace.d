@@ -1,0 +1,4 @@
+/* expect: D_SYNTAX 3:8 */
+BEGIN {
+	x = 1;
+

@@ -1,0 +1,5 @@
+/* Count system calls by process name: the classic one-liner. */
+syscall:::entry
+{
+	@num[execname] = count();
+}
