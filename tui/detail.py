@@ -48,7 +48,7 @@ class DetailPane(Horizontal):
         if agg.is_histogram:
             distribution.show(row.buckets, agg.function, agg.unit, title)
         else:
-            distribution.update(f"{title}\n{agg.function}: {row.value if row.value is not None else row.count}")
+            distribution.show_scalar(title, agg.function, row, agg.unit)
         series = state.rate_series(aggregation, row.members)
         sparkline.show(series, "rate/s" if agg.has_rate else agg.function, None if agg.has_rate else agg.unit)
         bounds, matrix = state.heat(aggregation, row.members)

@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from dtscope.collectors.model import Bucket
 
-from .estimate import sorted_buckets
+from .estimate import format_count, format_rate, format_value, sorted_buckets
 
 FULL_BAR = 40
 VALUE_WIDTH = 16
@@ -38,6 +38,25 @@ def render_quantize(buckets: Sequence[Bucket], function: str = "quantize", bar_w
         bar = ("@" * ats).ljust(bar_width)
         lines.append(f"{_label(bucket):>{VALUE_WIDTH}} |{bar} {bucket.count}")
     return lines
+
+
+def fit_height(lines: list[str], height: int) -> list[str]:
+    """Drop empty buckets inside the distribution (shown as one ``:`` line) until it fits."""
+    if len(lines) <= height or len(lines) < 4:
+        return lines
+    header, body = lines[0], lines[1:]
+    kept = [body[0]]
+    for index in range(1, len(body) - 1):
+        if "@" not in body[index] and body[index].rstrip().endswith(" 0"):
+            if kept[-1] != _ELLIPSIS:
+                kept.append(_ELLIPSIS)
+            continue
+        kept.append(body[index])
+    kept.append(body[-1])
+    return [header] + kept
+
+
+_ELLIPSIS = f"{':':>{VALUE_WIDTH}} |"
 
 
 def _label(bucket: Bucket) -> str:
@@ -108,6 +127,8 @@ def _neighbour_above(bucket: Bucket, function: str) -> Bucket | None:
 
 
 class Distribution(Static):
+    """The selected row's quantize, or its figures for count/sum/avg/min/max."""
+
     DEFAULT_CSS = """
     Distribution {
         width: 1fr;
@@ -132,7 +153,21 @@ class Distribution(Static):
             return
         bar_width = max(8, min(FULL_BAR, self.size.width - VALUE_WIDTH - 12)) if self.size.width else FULL_BAR
         lines = render_quantize(buckets, function, bar_width)
+        if self.size.height:
+            lines = fit_height(lines, self.size.height - 1)
         text = Text(no_wrap=True, overflow="crop")
         text.append(f"{title}{unit_note}\n", style="bold")
         text.append("\n".join(lines))
+        self.update(text)
+
+    def show_scalar(self, title: str, function: str, row, unit: str | None) -> None:
+        self._last = None
+        text = Text(no_wrap=True, overflow="crop")
+        text.append(f"{title}\n", style="bold")
+        if row.rate is not None:
+            text.append(f"rate/s  {format_rate(row.rate)}\n")
+        if row.count is not None:
+            text.append(f"{'count' if function == 'count' else 'total'}   {format_count(row.count)}\n")
+        if row.value is not None and function not in ("count", "sum"):
+            text.append(f"{function}  {format_value(row.value, unit)}\n")
         self.update(text)

@@ -72,7 +72,7 @@ class HeatMap(Static):
         self._last = (bounds, matrix, unit, history_seconds)
         span = f" last {history_seconds:.0f}s" if history_seconds else ""
         text = Text(no_wrap=True, overflow="crop")
-        text.append(f"heat map{span} (time →, value ↑)\n", style="bold")
+        text.append(f"heat map{span} (time →)\n", style="bold")
         lines = heat_lines(bounds, matrix, self.size.width or 40, max(1, (self.size.height or 6) - 1), unit)
         if not lines:
             text.append("no histogram data", style="dim")

@@ -47,18 +47,22 @@ class StatusBar(Static):
         drops = sum(state.drops.values())
         text.append(" │ drops ")
         text.append(str(drops), style="bold red" if drops else "")
-        text.append(" errors ")
+        text.append(" err ")
         text.append(str(state.errors), style="bold red" if state.errors else "")
         text.append(" │ ")
-        if view.failure:
-            text.append(f"tracer FAILED: {view.failure}", style="bold white on red")
+        failure = view.failure
+        if failure is None and state.tracer_state == "failed":
+            failure = state.recent_errors[-1] if state.recent_errors else "the tracer died"
+        if failure:
+            text.append(f"tracer FAILED: {failure}", style="bold white on red")
         elif view.paused:
             text.append("PAUSED", style="bold black on yellow")
         elif view.ended:
-            text.append(f"tracer {state.tracer_state if state.tracer_state != 'running' else 'exited'}", style="bold yellow")
+            ended = "replay done" if info.backend == "replay" else f"tracer {state.tracer_state if state.tracer_state != 'running' else 'exited'}"
+            text.append(ended, style="bold yellow")
         else:
             text.append(f"tracer {state.tracer_state}", style="bold green" if state.tracer_state == "running" else "bold yellow")
-        text.append(f" │ {view.shown}/{view.total} rows")
+        text.append(f" │ {view.shown}/{view.total}")
         if view.group:
             text.append(f" by {view.group}", style="bold")
         if view.zone is not None:
