@@ -356,8 +356,18 @@ def _select(candidates: dict[str, Profile], wanted: str | None, what: str) -> Pr
     return next(iter(with_stacks.values()))
 
 
-def _key_kind(key_name: str, value: object) -> str:
-    """'user', 'kernel', 'stack' (unknown kind) or 'scalar' for one aggregation key."""
+def _key_kind(key_kind: str, key_name: str, value: object) -> str:
+    """'user', 'kernel', 'stack' (unknown kind) or 'scalar' for one aggregation key.
+
+    The backend's key kind ("stack", "ustack") decides when known; a saved run has
+    only the key's D expression (``ustack()``), else a multi-line value is a stack.
+    """
+    if key_kind == "ustack":
+        return "user"
+    if key_kind == "stack":
+        return "kernel"
+    if key_kind:
+        return "scalar"
     lowered = key_name.lower()
     if "ustack" in lowered:
         return "user"
@@ -374,11 +384,13 @@ def profile_from_snapshots(snapshots: list, aggregation: str | None = None) -> P
     if not snapshots:
         raise FlameInputError("the run has no snapshots")
     names: dict[str, list[str]] = {}
+    kinds: dict[str, list[str]] = {}
     for snap in snapshots:
         for row in snap.rows:
             if row.aggregation not in names:
                 info = snap.aggregations.get(row.aggregation)
                 names[row.aggregation] = list(info.key_names) if info else []
+                kinds[row.aggregation] = list(info.key_kinds) if info else []
     cumulative = all(s.interval is None for s in snapshots)
     used = [snapshots[-1]] if cumulative else snapshots
     per_aggregation: dict[str, Profile] = {}
@@ -387,12 +399,14 @@ def profile_from_snapshots(snapshots: list, aggregation: str | None = None) -> P
             if row.is_histogram or row.function not in ("count", "sum"):
                 continue
             key_names = names.get(row.aggregation, [])
+            key_kinds = kinds.get(row.aggregation, [])
             scalars: list[str] = []
             user: list[list[str]] = []
             kernel: list[list[str]] = []
             unknown: list[list[str]] = []
             for i, value in enumerate(row.keys):
-                kind = _key_kind(key_names[i] if i < len(key_names) else "", value)
+                kind = _key_kind(key_kinds[i] if i < len(key_kinds) else "",
+                                 key_names[i] if i < len(key_names) else "", value)
                 if kind == "scalar":
                     scalars.append(str(value))
                     continue
