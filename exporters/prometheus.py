@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     GCCollector,
     PlatformCollector,
@@ -463,7 +462,9 @@ class Exposition:
     Health and process metrics are small and rendered on every scrape.
     """
 
-    CONTENT_TYPE = CONTENT_TYPE_LATEST
+    # Every name we emit is a classic one ([a-zA-Z_:][a-zA-Z0-9_:]*), so the classic text
+    # format, which every Prometheus since 2.0 reads, says exactly what the body is.
+    CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
     def __init__(self, scripts: Iterable[ScriptMetrics], *, process_metrics: bool = True):
         self.scripts = list(scripts)
