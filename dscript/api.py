@@ -249,6 +249,10 @@ VARIABLES: frozenset[str] = frozenset(
     name for name, value in list(globals().items()) if isinstance(value, _Value)
 )
 
+# D's macro variable $target: the process of `dtscope run -c CMD` or `-p PID`.
+target: int = _variable("target")
+MACROS: frozenset[str] = frozenset({"target"})
+
 
 # --------------------------------------------------------------------------- aggregating functions
 
@@ -450,7 +454,7 @@ const: Any = _Constants()
 __all__ = [  # noqa: RUF022 - grouped by kind, as documented
     # declarations and scopes
     "probe", "aggregation", "assoc_array", "param", "options", "Duration", "Identifier",
-    "NotCompiled", "self", "this", "const", "cast", "dot", "deref", "stringof",
+    "NotCompiled", "self", "this", "const", "target", "cast", "dot", "deref", "stringof",
     # built-in variables
     "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6", "arg7", "arg8", "arg9", "args",
     "caller", "chip", "cpu", "curcpu", "curlwpsinfo", "curpsinfo", "curthread", "cwd", "epid",

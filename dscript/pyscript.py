@@ -823,6 +823,8 @@ class _Compiler:
         resolved = self._api_name(node.id)
         if resolved in api.VARIABLES:
             return A.Ident(resolved, span=span)  # type: ignore[arg-type]
+        if resolved in api.MACROS:
+            return A.MacroArg(resolved, span=span)  # type: ignore[arg-type]
         if resolved in ("self", "this", "const"):
             self._fail("PY_UNSUPPORTED", f"{resolved} is a namespace: write {resolved}.name", node)
         if resolved is not None:

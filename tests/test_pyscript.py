@@ -6,6 +6,7 @@ sqlglot's validate_all: every row is compiled, printed, checked and parsed back.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -670,3 +671,67 @@ def test_cli_compile_errors(tmp_path, dtscope_cli):
 
     code, _, err = dtscope_cli("compile", str(tmp_path / "missing.py"))
     assert code == 2 and "no such file" in err
+
+
+# --------------------------------------------------------------------------- a real run
+
+TRACED = """\
+\"\"\"Writes of the traced command: count, bytes, sizes and latency.\"\"\"
+from dtscope.dscript.api import (
+    Identifier, aggregation, arg0, count, execname, param, pid, probe, quantize, self, sum,
+    target, this, timestamp,
+)
+
+syscall = param(Identifier, default="read")
+calls = aggregation(units="count")
+written = aggregation(units="bytes")
+sizes = aggregation(units="bytes")
+latency = aggregation(units="ns")
+
+
+@probe("syscall::{syscall}:entry", when=lambda: pid == target)
+def enter():
+    self.ts = timestamp
+
+
+@probe("syscall::{syscall}:return", when=lambda: self.ts != 0)
+def leave():
+    this.size = arg0
+    calls[execname] = count()
+    written[()] = sum(this.size if this.size > 0 else 0)
+    sizes[()] = quantize(this.size)
+    latency[()] = quantize(timestamp - self.ts)
+    del self.ts
+"""
+
+WORKLOAD = """\
+import os
+fd = os.open("/dev/null", os.O_WRONLY)
+for _ in range(300):
+    os.write(fd, b"x" * 1000)
+for _ in range(20):
+    os.write(fd, b"y" * 5)
+"""
+
+
+@pytest.mark.tracing
+def test_a_compiled_script_counts_exactly_what_the_workload_did(tmp_path, dtscope_cli):
+    """Python script -> D -> bpftrace on a command doing 300 writes of 1000 bytes and 20 of 5."""
+    script, workload, out = tmp_path / "writes.py", tmp_path / "work.py", tmp_path / "run.jsonl"
+    script.write_text(TRACED)
+    workload.write_text(WORKLOAD)
+    code, _, err = dtscope_cli(
+        "run", str(script), "-D", "syscall=write", "-c", f"{sys.executable} -I -S {workload}", "-o", str(out)
+    )
+    assert code == 0, err
+    rows = {}
+    for line in out.read_text().splitlines():
+        record = json.loads(line)
+        if "aggregation" in record:
+            rows[record["aggregation"]] = record
+    assert rows["calls"]["value"] == 320 and rows["calls"]["unit"] == "count"
+    assert rows["written"]["value"] == 300 * 1000 + 20 * 5
+    assert rows["written"]["unit"] == "bytes"
+    nonzero = {(b["lo"], b["hi"]): b["count"] for b in rows["sizes"]["buckets"] if b["count"]}
+    assert nonzero == {(4, 8): 20, (512, 1024): 300}
+    assert rows["latency"]["value"] == 320 and rows["latency"]["unit"] == "ns"
