@@ -361,10 +361,20 @@ class BpftraceGenerator(Generator):
             for stmt in clause.body:
                 self._scan_this(stmt, assigned)
         for node in program.walk():
-            if isinstance(node, A.Assign) and node.op == "=" and _int_literal(node.value) != 0:
+            if isinstance(node, A.Assign):
                 slot = self._var_slot(node.target)
-                if slot and slot not in self.var_kinds:
-                    self.var_kinds[slot] = self.kind_of(node.value)
+                if slot and (slot not in self.var_kinds or self.var_kinds[slot] == "int"):
+                    zero = node.op == "=" and _int_literal(node.value) == 0
+                    self.var_kinds[slot] = "int" if zero or node.op != "=" else self.kind_of(node.value)
+            elif isinstance(node, (A.Postfix, A.Unary)) and node.op in ("++", "--"):
+                slot = self._var_slot(node.operand)
+                if slot:
+                    self.var_kinds.setdefault(slot, "int")
+            elif isinstance(node, A.Decl) and not node.storage:
+                for declarator in node.declarators:
+                    if declarator.name and declarator.params is None:
+                        kind = "str" if node.type.name == "string" else "int"
+                        self.var_kinds.setdefault(("array:" if declarator.arrays else "global:") + declarator.name, kind)
             elif isinstance(node, A.AggStmt) and node.name not in self.aggs:
                 self.aggs[node.name] = _AggDecl(node.name, node.func, node=node)
         for name in self.aggs:
