@@ -73,6 +73,7 @@ ROOT_ADVICE = (
 # Harmless on kernels that account BPF memory to the cgroup instead of RLIMIT_MEMLOCK.
 _HARMLESS_STDERR = ("couldn't set RLIMIT_MEMLOCK",)
 _STACK_LOOKUP = re.compile(r"failed to look up stack id")
+_INTEGER = re.compile(r"-?\d+")
 
 # Default BPFTRACE_MAP_KEYS_MAX is 4096; a per-process or per-path aggregation passes that
 # on a busy host, and bpftrace silently stops adding keys.
@@ -142,7 +143,7 @@ def split_key(text: str, kinds: Sequence[str]) -> tuple[list[str], bool]:
         return [text], False
     if all(kind in NUMERIC_KINDS for kind in kinds):
         parts = text.split(",")
-        if len(parts) == arity:
+        if len(parts) == arity and all(_INTEGER.fullmatch(p) for p in parts):
             return parts, False
     solutions: list[list[str]] = []
 
@@ -601,8 +602,9 @@ class _TracerRun:
         ]
         for reader in readers:
             reader.start()
-        started = time.monotonic()
-        deadline = started + options.duration if options.duration else None
+        # The clock starts when the probes are attached: compiling and loading the
+        # program takes a while, and the duration is meant as time spent tracing.
+        deadline: float | None = None
         expected_snapshots = (
             max(1, round(options.duration / options.interval))
             if options.duration and options.interval
@@ -622,6 +624,8 @@ class _TracerRun:
                     break
                 if line:
                     snap = assembler.feed(line)
+                    if deadline is None and options.duration and assembler.attached_probes is not None:
+                        deadline = now + options.duration
                     if snap is not None:
                         self._drain_stderr_into_snapshot(snap)
                         self.collected.append(snap)
@@ -629,7 +633,8 @@ class _TracerRun:
                         if expected_snapshots is not None and len(self.collected) >= expected_snapshots:
                             self._stop(proc)
                 # With an interval the marker count ends the run; the clock is the backstop.
-                grace = options.interval if expected_snapshots is not None else 0.0
+                # (generous: on a loaded host markers arrive late, and a missed one is a lost interval)
+                grace = max(2 * options.interval, 1.0) if expected_snapshots is not None else 0.0
                 if deadline is not None and now >= deadline + grace:
                     self._stop(proc)
                 if self.stop_sent_at is not None and now - self.stop_sent_at > self.STOP_GRACE_SECONDS:

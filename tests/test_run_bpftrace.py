@@ -1,0 +1,423 @@
+"""The bpftrace collector: pure parsing of its JSON output, then real runs with exact counts.
+
+The real tests run bpftrace as root on child processes whose syscalls we know exactly
+(bpftrace's ``-c`` starts the child only once the probes are attached, and ``cpid`` is
+its pid), so every assertion is an exact number, not a lower bound.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import textwrap
+from dataclasses import dataclass, field
+
+import pytest
+
+from dtscope.collectors.base import RunOptions, TracerError
+from dtscope.collectors.bpftrace import (
+    SNAPSHOT_MARKER,
+    BpftraceBackend,
+    SnapshotAssembler,
+    hist_buckets,
+    llquantize_bounds,
+    negative_buckets,
+    prepare_text,
+    split_key,
+    stack_frames,
+)
+from dtscope.collectors.model import Bucket
+
+
+@dataclass
+class MapInfo:
+    """Stands in for dscript.bpftrace.MapInfo: the same fields, for hand-written programs."""
+
+    bt_name: str
+    aggregation: str
+    function: str
+    role: str = "main"
+    params: tuple = ()
+    key_kinds: list = field(default_factory=list)
+    key_names: list = field(default_factory=list)
+
+
+def maps_of(*infos: MapInfo) -> dict[str, MapInfo]:
+    return {info.bt_name: info for info in infos}
+
+
+# --------------------------------------------------------------------------- keys
+
+
+@pytest.mark.parametrize(
+    "text,kinds,expected",
+    [
+        ("x,y,3", ["str", "int"], ["x,y", "3"]),
+        ("3,x,y", ["int", "str"], ["3", "x,y"]),
+        ("1,-2,3", ["int", "int", "int"], ["1", "-2", "3"]),
+        ("7,a,b,c,9", ["int", "str", "int"], ["7", "a,b,c", "9"]),
+        ("\n    f,1\n    g+2\n,dd", ["stack", "str"], ["\n    f,1\n    g+2\n", "dd"]),
+        (",\n    u+1\n,dd", ["stack", "ustack", "str"], ["", "\n    u+1\n", "dd"]),
+        ("\n    f+1\n,5,a,b", ["stack", "int", "str"], ["\n    f+1\n", "5", "a,b"]),
+        ("a,b,\n    f+1\n", ["str", "stack"], ["a,b", "\n    f+1\n"]),
+        ("a,b", ["str", "str"], ["a", "b"]),
+    ],
+)
+def test_split_key_by_kinds(text, kinds, expected):
+    pieces, ambiguous = split_key(text, kinds)
+    assert pieces == expected and not ambiguous
+
+
+def test_two_string_keys_with_commas_are_flagged_ambiguous():
+    pieces, ambiguous = split_key("a,b,c", ["str", "str"])
+    assert ambiguous and pieces == ["a", "b,c"]  # commas go to the later key
+
+
+def test_a_key_that_fits_no_split_is_an_error():
+    with pytest.raises(ValueError):
+        split_key("x,y", ["int", "int"])
+
+
+def test_stack_frames_are_trimmed_innermost_first():
+    assert stack_frames("\n    vfs_read+125\n    ksys_read+102\n") == "vfs_read+125\nksys_read+102"
+    assert stack_frames("") == ""
+
+
+# --------------------------------------------------------------------------- buckets
+
+
+def test_quantize_buckets_from_hist_entries():
+    entries = [
+        {"max": -1, "count": 1},
+        {"min": 0, "max": 0, "count": 2},
+        {"min": 1, "max": 1, "count": 0},
+        {"min": 4, "max": 7, "count": 3},
+    ]
+    assert hist_buckets(entries, "quantize") == [
+        Bucket(None, 0, 1), Bucket(0, 1, 2), Bucket(1, 2, 0), Bucket(4, 8, 3),
+    ]
+
+
+def test_negative_companion_mirrors_into_dtrace_negative_buckets():
+    # DTrace's -1 bucket holds -1, -2 holds -3..-2, -4 holds -7..-4: [-2v+1, -v+1).
+    entries = [{"min": 1, "max": 1, "count": 5}, {"min": 2, "max": 3, "count": 1}, {"min": 4, "max": 7, "count": 2}]
+    assert negative_buckets(entries) == [Bucket(-7, -3, 2), Bucket(-3, -1, 1), Bucket(-1, 0, 5)]
+
+
+def test_lquantize_underflow_and_overflow():
+    entries = [{"max": -1, "count": 1}, {"min": 0, "max": 9, "count": 2}, {"min": 100, "count": 4}]
+    assert hist_buckets(entries, "lquantize", (0, 100, 10)) == [
+        Bucket(None, 0, 1), Bucket(0, 10, 2), Bucket(100, None, 4),
+    ]
+
+
+def test_llquantize_bounds_match_dtrace():
+    bounds = llquantize_bounds(10, 0, 1, 10)
+    assert bounds[0] == (None, 1)
+    assert bounds[1:10] == [(v, v + 1) for v in range(1, 10)]
+    assert bounds[10:19] == [(v, v + 10) for v in range(10, 100, 10)]
+    assert bounds[-1] == (100, None)
+    entries = [{"min": 0, "max": 0, "count": 1}, {"min": 3, "max": 3, "count": 2}, {"min": 19, "max": 19, "count": 1}]
+    assert hist_buckets(entries, "llquantize", (10, 0, 1, 10)) == [
+        Bucket(None, 1, 1), Bucket(3, 4, 2), Bucket(100, None, 1),
+    ]
+
+
+# --------------------------------------------------------------------------- assembling captured output
+
+CAPTURED = """\
+{"type": "attached_probes", "data": {"probes": 3}}
+{"type": "printf", "data": "hello "}
+{"type": "printf", "data": "world\\n"}
+{"type": "map", "data": {"@calls": {"a,b,3": 4, "z,4": 1}}}
+{"type": "hist", "data": {"@lat": {"dd": [{"min": 0, "max": 0, "count": 1}, {"min": 4, "max": 7, "count": 2}]}}}
+{"type": "hist", "data": {"@__neg_lat": {"dd": [{"min": 2, "max": 3, "count": 1}], "cat": [{"min": 1, "max": 1, "count": 6}]}}}
+{"type": "map", "data": {"@__internal": {"1": 9}}}
+{"type": "lost_events", "data": {"events": 12}}
+{"type": "printf", "data": "__dtscope_snapshot__\\n"}
+{"type": "map", "data": {"@calls": {"a,b,3": 1}}}
+{"type": "map", "data": {"@": 0}}
+{"type": "printf", "data": "__dtscope_snapshot__\\n"}
+{"type": "map", "data": {"@": 0}}
+"""
+
+CAPTURED_MAPS = maps_of(
+    MapInfo("@calls", "calls", "count", key_kinds=["str", "int"], key_names=["execname", "arg0"]),
+    MapInfo("@lat", "lat", "quantize", key_kinds=["str"]),
+    MapInfo("@__neg_lat", "lat", "quantize", role="negative", key_kinds=["str"]),
+    MapInfo("@", "", "count"),
+)
+
+
+def test_assembler_turns_captured_output_into_snapshots():
+    printed: list[str] = []
+    assembler = SnapshotAssembler(CAPTURED_MAPS, interval=1.0, on_output=printed.append)
+    snaps = [s for s in map(assembler.feed, CAPTURED.splitlines()) if s is not None]
+    snaps.append(assembler.snapshot(final=True, tracer_state="exited"))
+    assert printed == ["hello world"]
+    assert len(snaps) == 3
+    first = {(r.aggregation, r.keys): r for r in snaps[0].rows}
+    assert first[("calls", ("a,b", 3))].value == 4 and first[("calls", ("z", 4))].value == 1
+    dd = first[("lat", ("dd",))]
+    assert dd.buckets == [Bucket(-3, -1, 1), Bucket(0, 1, 1), Bucket(4, 8, 2)] and dd.value == 4
+    cat = first[("lat", ("cat",))]  # only negative values: the row comes from the companion alone
+    assert cat.buckets == [Bucket(-1, 0, 6)] and cat.value == 6
+    assert snaps[0].drops == {"lost_events": 12}
+    assert snaps[0].aggregations["calls"].key_names == ["execname", "arg0"]
+    assert "__internal" not in {r.aggregation for r in snaps[0].rows}
+    assert [(r.aggregation, r.keys, r.value) for r in snaps[1].rows] == [("calls", ("a,b", 3), 1), ("", (), 0)]
+    assert snaps[1].drops == {}
+    # The exit print repeats cleared maps as 0: the final snapshot does not count them as data.
+    assert snaps[2].final and snaps[2].rows == [] and snaps[2].tracer_state == "exited"
+
+
+def test_assembler_reports_ambiguous_keys_in_errors():
+    maps = maps_of(MapInfo("@m", "m", "count", key_kinds=["str", "str"]))
+    assembler = SnapshotAssembler(maps)
+    assembler.feed(json.dumps({"type": "map", "data": {"@m": {"a,b,c": 1, "x,y": 2}}}))
+    snap = assembler.snapshot(final=True)
+    assert {r.keys for r in snap.rows} == {("a", "b,c"), ("x", "y")}
+    assert len(snap.errors) == 1 and "@m: 1 key(s)" in snap.errors[0]
+
+
+def test_stats_maps_give_avg_and_stddev():
+    maps = maps_of(
+        MapInfo("@a", "a", "avg", key_kinds=["int"]),
+        MapInfo("@s", "s", "stddev"),
+        MapInfo("@__s_sq", "s", "stddev", role="sumsq"),
+    )
+    assembler = SnapshotAssembler(maps)
+    assembler.feed('{"type": "stats", "data": {"@a": {"1": 7}}}')
+    # values 2, 4, 4, 4, 5, 5, 7, 9: mean 5, population stddev 2
+    assembler.feed('{"type": "stats", "data": {"@s": {"count": 8, "average": 5, "total": 40}}}')
+    assembler.feed('{"type": "map", "data": {"@__s_sq": 232}}')
+    rows = {r.aggregation: r for r in assembler.snapshot(final=True).rows}
+    assert rows["a"].keys == (1,) and rows["a"].value == 7
+    assert rows["s"].value == 2
+
+
+def test_non_json_lines_are_program_output():
+    printed: list[str] = []
+    assembler = SnapshotAssembler({}, on_output=printed.append)
+    assembler.feed("child says hi")
+    assert printed == ["child says hi"]
+
+
+# --------------------------------------------------------------------------- real runs
+
+INTERVAL_TAIL = 'printf("' + SNAPSHOT_MARKER + '\\n");'
+
+
+def child_command(tmp_path, body: str) -> str:
+    """A Python child for bpftrace -c: it prints its pid first, then runs ``body``.
+
+    Its interpreter makes syscalls of its own while starting, so tests filter on what
+    only ``body`` does (a file descriptor number, a comm it sets).
+    """
+    script = tmp_path / "child.py"
+    script.write_text("import os, sys, time\nprint('pid', os.getpid(), flush=True)\n" + textwrap.dedent(body))
+    return f"{sys.executable} {script}"
+
+
+def run_program(text: str, maps: dict, **options):
+    printed: list[str] = []
+    opts = RunOptions(on_output=printed.append, **options)
+    backend = BpftraceBackend()
+    snaps = list(backend.stream(prepare_text(text, maps, "test"), opts))
+    return snaps, printed
+
+
+def child_pid(printed: list[str]) -> int:
+    return next(int(line.split()[1]) for line in printed if line.startswith("pid "))
+
+
+@pytest.mark.tracing
+def test_exactly_n_getppid_calls_for_the_child(tmp_path):
+    n = 4321
+    text = "tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @calls[pid, comm] = count(); }"
+    maps = maps_of(MapInfo("@calls", "calls", "count", key_kinds=["int", "str"]))
+    command = child_command(tmp_path, f"""
+        open('/proc/self/comm', 'w').write('getppid,loop')
+        for _ in range({n}):
+            os.getppid()
+    """)
+    snaps, printed = run_program(text, maps, target_command=command)
+    assert len(snaps) == 1 and snaps[0].final and snaps[0].tracer_state == "exited"
+    assert [(r.keys, r.value) for r in snaps[0].rows] == [((child_pid(printed), "getppid,loop"), n)]
+
+
+QUANTIZE_VALUES = [0, 0, 1, 2, 3, 4, 7, 8, 1000, 1023, 1024, -1, -2, -3, -4, -100]
+
+
+@pytest.mark.tracing
+def test_quantize_of_known_values_gives_exact_buckets(tmp_path):
+    text = """
+    tracepoint:syscalls:sys_enter_lseek /pid == cpid && args->fd == 99 && args->whence == 0/ {
+        if (args->offset < 0) { @__neg_q = hist(-args->offset); } else { @q = hist(args->offset); }
+    }"""
+    maps = maps_of(MapInfo("@q", "q", "quantize"), MapInfo("@__neg_q", "q", "quantize", role="negative"))
+    command = child_command(tmp_path, f"""
+        fd = os.dup2(os.open('/dev/null', os.O_RDONLY), 99)
+        for v in {QUANTIZE_VALUES!r}:
+            try:
+                os.lseek(fd, v, os.SEEK_SET)
+            except OSError:
+                pass
+    """)
+    snaps, _ = run_program(text, maps, target_command=command)
+    (row,) = snaps[-1].rows
+    nonzero = [b for b in row.buckets if b.count]
+    assert nonzero == [
+        Bucket(-127, -63, 1),  # -100
+        Bucket(-7, -3, 1),  # -4
+        Bucket(-3, -1, 2),  # -2, -3
+        Bucket(-1, 0, 1),  # -1
+        Bucket(0, 1, 2),
+        Bucket(1, 2, 1),
+        Bucket(2, 4, 2),  # 2, 3
+        Bucket(4, 8, 2),  # 4, 7
+        Bucket(8, 16, 1),
+        Bucket(512, 1024, 2),  # 1000, 1023
+        Bucket(1024, 2048, 1),
+    ]
+    assert row.value == len(QUANTIZE_VALUES)
+
+
+@pytest.mark.tracing
+def test_lquantize_edges(tmp_path):
+    text = "tracepoint:syscalls:sys_enter_lseek /pid == cpid && args->fd == 99 && args->whence == 0/ { @l = lhist(args->offset, 0, 100, 10); }"
+    maps = maps_of(MapInfo("@l", "l", "lquantize", params=(0, 100, 10)))
+    command = child_command(tmp_path, """
+        fd = os.dup2(os.open('/dev/null', os.O_RDONLY), 99)
+        for v in [-1, 0, 9, 10, 99, 100, 1000]:
+            try:
+                os.lseek(fd, v, os.SEEK_SET)
+            except OSError:
+                pass
+    """)
+    snaps, _ = run_program(text, maps, target_command=command)
+    (row,) = snaps[-1].rows
+    assert [b for b in row.buckets if b.count] == [
+        Bucket(None, 0, 1), Bucket(0, 10, 2), Bucket(10, 20, 1), Bucket(90, 100, 1), Bucket(100, None, 2),
+    ]
+
+
+@pytest.mark.tracing
+def test_multi_key_aggregation_with_commas_in_a_string_key(tmp_path):
+    text = """
+    tracepoint:syscalls:sys_enter_lseek /pid == cpid && args->fd == 99/ { @m[comm, args->whence, args->offset] = count(); @s[args->offset] = sum(args->offset); }
+    """
+    maps = maps_of(
+        MapInfo("@m", "m", "count", key_kinds=["str", "int", "int"]),
+        MapInfo("@s", "s", "sum", key_kinds=["int"]),
+    )
+    command = child_command(tmp_path, """
+        open('/proc/self/comm', 'w').write('a,b,c')
+        fd = os.dup2(os.open('/dev/null', os.O_RDONLY), 99)
+        for offset, whence, times in [(5, 0, 3), (5, 1, 2), (-7, 0, 1)]:
+            for _ in range(times):
+                try:
+                    os.lseek(fd, offset, whence)
+                except OSError:
+                    pass
+    """)
+    snaps, _ = run_program(text, maps, target_command=command)
+    rows = {(r.aggregation, r.keys): r.value for r in snaps[-1].rows}
+    assert rows == {
+        ("m", ("a,b,c", 0, 5)): 3,
+        ("m", ("a,b,c", 1, 5)): 2,
+        ("m", ("a,b,c", 0, -7)): 1,
+        ("s", (5,)): 25,
+        ("s", (-7,)): -7,
+    }
+    assert snaps[-1].errors == []
+
+
+@pytest.mark.tracing
+def test_stack_aggregation_from_profile(tmp_path):
+    text = """
+    profile:hz:499 /pid == cpid/ { @stacks[ustack(4), kstack(2), comm] = count(); @samples = count(); }
+    """
+    maps = maps_of(
+        MapInfo("@stacks", "stacks", "count", key_kinds=["ustack", "stack", "str"]),
+        MapInfo("@samples", "samples", "count"),
+    )
+    command = child_command(tmp_path, """
+        open('/proc/self/comm', 'w').write('spin,ner')
+        end = time.time() + 0.6
+        while time.time() < end:
+            pass
+    """)
+    snaps, _ = run_program(text, maps, target_command=command)
+    rows = snaps[-1].rows
+    stacks = [r for r in rows if r.aggregation == "stacks"]
+    (samples,) = [r.value for r in rows if r.aggregation == "samples"]
+    assert samples > 50
+    assert sum(r.value for r in stacks) == samples  # every sample's key survived the split
+    # cpid is bpftrace's fork: it is "bpftrace", then "python" before the child renames itself.
+    by_comm = {}
+    for r in stacks:
+        by_comm[r.keys[2]] = by_comm.get(r.keys[2], 0) + r.value
+    assert set(by_comm) <= {"spin,ner", "python", "bpftrace"}
+    assert by_comm["spin,ner"] > samples / 2
+    user_frames = [f for r in stacks for f in r.keys[0].split("\n") if f]
+    assert user_frames and all(f == f.strip() and "," not in f[:1] for f in user_frames)
+    assert max(len(r.keys[0].split("\n")) for r in stacks) <= 4
+
+
+@pytest.mark.tracing
+def test_intervals_hold_their_own_counts_and_add_up(tmp_path):
+    n = 3000
+    text = (
+        "tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @c = count(); }\n"
+        "interval:ms:150 { print(@c); clear(@c); " + INTERVAL_TAIL + " }"
+    )
+    maps = maps_of(MapInfo("@c", "c", "count"))
+    command = child_command(tmp_path, f"""
+        for i in range({n}):
+            os.getppid()
+            if i % 500 == 499:
+                time.sleep(0.1)
+    """)
+    snaps, _ = run_program(text, maps, target_command=command, interval=0.15)
+    counts = [r.value for s in snaps for r in s.rows]
+    assert sum(counts) == n
+    assert len([c for c in counts if c]) >= 3  # spread over several intervals, none double counted
+    assert snaps[-1].final and not any(s.final for s in snaps[:-1])
+    assert [s.seq for s in snaps] == list(range(len(snaps)))
+
+
+@pytest.mark.tracing
+def test_duration_stops_after_the_expected_snapshots():
+    text = "interval:ms:100 { @t = count(); print(@t); clear(@t); " + INTERVAL_TAIL + " }"
+    snaps, _ = run_program(text, maps_of(MapInfo("@t", "t", "count")), duration=0.5, interval=0.1)
+    assert len([s for s in snaps if not s.final]) == 5
+    assert all(r.value == 1 for s in snaps[:5] for r in s.rows)
+    assert snaps[-1].final and snaps[-1].tracer_state == "exited"
+
+
+@pytest.mark.tracing
+def test_early_tracer_exit_is_an_error_that_keeps_the_snapshots():
+    text = "interval:ms:100 { @t = count(); print(@t); clear(@t); " + INTERVAL_TAIL + " }"
+    backend = BpftraceBackend()
+    stream = backend.stream(prepare_text(text, maps_of(MapInfo("@t", "t", "count"))), RunOptions(duration=30, interval=0.1))
+    seen = []
+    with pytest.raises(TracerError) as info:
+        for snap in stream:
+            seen.append(snap)
+            if len(seen) == 2:
+                os.kill(backend.process.pid, signal.SIGKILL)
+    assert "killed by signal 9" in str(info.value)
+    kept = info.value.snapshots
+    assert kept[:2] == seen[:2] and kept[-1].tracer_state == "failed"
+
+
+@pytest.mark.tracing
+def test_a_rejected_program_is_a_tracer_error_with_bpftrace_message():
+    with pytest.raises(TracerError) as info:
+        run_program("tracepoint:syscalls:sys_enter_no_such_call { @x = count(); }", {}, duration=5)
+    message = str(info.value)
+    assert "tracepoint not found" in message and "<generated bpftrace>" in message
+    assert "RLIMIT_MEMLOCK" not in message
