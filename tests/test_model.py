@@ -8,7 +8,6 @@ import json
 import os
 
 import pytest
-
 from dtscope.collectors.model import (
     AggInfo,
     AggRow,
@@ -21,6 +20,7 @@ from dtscope.collectors.model import (
     write_jsonl,
 )
 from dtscope.collectors.output import open_writer, output_format, write_snapshots
+
 from dtscope.errors import UsageError
 
 T0 = dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)

@@ -7,12 +7,12 @@ import json
 import time
 
 import pytest
-
 from dtscope.collectors.base import RunOptions
 from dtscope.collectors.model import AggRow, Bucket, Snapshot
 from dtscope.collectors.output import write_snapshots
 from dtscope.collectors.replay import ReplayBackend, parse_speed
 from dtscope.collectors.session import choose_backend, run_stream
+
 from dtscope.errors import UsageError, UserError
 from dtscope.scripts import LoadedScript
 

@@ -15,7 +15,6 @@ import textwrap
 from dataclasses import dataclass, field
 
 import pytest
-
 from dtscope.collectors.base import RunOptions, TracerError
 from dtscope.collectors.bpftrace import (
     SNAPSHOT_MARKER,
