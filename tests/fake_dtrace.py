@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -S
 """A stand-in ``dtrace`` for tests only: replays real DTrace output with its timing.
 
 It accepts dtrace's command line (``-V``, ``-q``, ``-w``, ``-x``, ``-c``, ``-p``,
@@ -16,6 +16,9 @@ dtscope's snapshot frames:
   compile errors with the line of the generated program they refer to;
 * it can die mid-run with an exit status, or lack privileges.
 
+Tests run it as ``python -S tests/fake_dtrace.py`` through a small wrapper (see
+``fake_dtrace_binary`` in tests/test_dtrace_backend.py): no site packages, quick start.
+
 Environment: ``FAKE_DTRACE_LOG`` (append the argv as a JSON line),
 ``FAKE_DTRACE_VERSION`` (what ``-V`` prints; default Oracle D 2.0),
 ``FAKE_DTRACE_FIXTURES`` (where the captures are).
@@ -23,11 +26,23 @@ Environment: ``FAKE_DTRACE_LOG`` (append the argv as a JSON line),
 
 from __future__ import annotations
 
+import signal
+
+# Like dtrace, finish with the END snapshot on SIGINT, even one that comes at start-up.
+class Stopped:
+    flag = False
+
+
+def on_sigint(signum, frame) -> None:
+    Stopped.flag = True
+
+
+signal.signal(signal.SIGINT, on_sigint)
+
 import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -202,14 +217,6 @@ def read_program(path: str) -> Program:
     return Program(text, nonce, interval, ["" if a == "@" else a for a in aggs])
 
 
-class Stopped:
-    flag = False
-
-
-def on_sigint(signum, frame) -> None:
-    Stopped.flag = True
-
-
 def wait(seconds: float, child: subprocess.Popen | None) -> bool:
     """Sleep up to ``seconds``; True if SIGINT came or the -c command exited."""
     end = time.monotonic() + seconds
@@ -288,7 +295,6 @@ def main(argv: list[str]) -> int:
         err(re.sub(r"line \d+:", f"line {line}:", message))
         return 1
 
-    signal.signal(signal.SIGINT, on_sigint)
     child = subprocess.Popen(shlex.split(command)) if command else None
     droptags = "droptags" in options
     ticks = 0
@@ -314,7 +320,7 @@ def main(argv: list[str]) -> int:
         first, last = scenario.stdout_lines
         for line in read_capture(scenario.stdout)[first - 1 : last]:
             out(line)
-    stderr_file = scenario.stderr_droptags if droptags else scenario.stderr
+    stderr_file = (scenario.stderr_droptags if droptags else None) or scenario.stderr
     if stderr_file:
         for line in read_capture(stderr_file):
             if line:

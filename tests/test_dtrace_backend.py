@@ -1,0 +1,302 @@
+"""The DTrace backend end to end, through tests/fake_dtrace.py.
+
+The fake is a stand-in ``dtrace`` that replays real captured DTrace output inside
+dtscope's snapshot frames, at the program's own tick rate, and behaves as dtrace does
+on SIGINT, on ``-c``, on compile errors, on missing privileges and when it dies. So
+these tests exercise the real process handling: start, interval snapshots, duration,
+early exit, stderr, exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from dtscope.collectors.base import RunOptions, TracerError, TracerNotFound, TracerPermissionError
+from dtscope.collectors.dtrace import DTraceBackend, aggregations_of, key_kind
+from dtscope.dscript import parse
+from dtscope.dscript.diagnostics import DiagnosticError
+from dtscope.errors import UsageError
+
+FAKE_SCRIPT = Path(__file__).parent / "fake_dtrace.py"
+
+
+def fake_dtrace_binary(directory: Path) -> Path:
+    """An executable ``dtrace`` that runs the fake with this interpreter (quick start)."""
+    binary = directory / "dtrace"
+    binary.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{FAKE_SCRIPT}" "$@"\n')
+    binary.chmod(0o755)
+    return binary
+
+
+FAKE = fake_dtrace_binary(Path(tempfile.mkdtemp(prefix="fake-dtrace-")))
+
+LIVE = 'syscall::getppid:entry /execname == "sysloop"/ { @calls[execname] = count(); @lat = quantize(1); }'
+TICKS = 'int n;\ntick-200ms\n{\n\tn++;\n\t@t["ticks", n] = count();\n\t@h = quantize(n * 100);\n}\n'
+
+
+@pytest.fixture
+def argv_log(tmp_path, monkeypatch) -> Path:
+    log = tmp_path / "argv.jsonl"
+    monkeypatch.setenv("FAKE_DTRACE_LOG", str(log))
+    return log
+
+
+def logged(log: Path) -> list[list[str]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def run(src: str, *, name: str = "test.d", dialect: str | None = "oracle", **opts):
+    """(snapshots, program output lines, prepared) of one run through the fake."""
+    output: list[str] = []
+    options = RunOptions(tracer_path=str(FAKE), on_output=output.append, **opts)
+    backend = DTraceBackend(dialect=dialect)
+    prepared = backend.prepare(parse(src, name), options)
+    return list(backend.stream(prepared, options)), output, prepared
+
+
+def values(snap, aggregation: str) -> dict:
+    return {r.keys: r.value for r in snap.rows if r.aggregation == aggregation}
+
+
+def buckets(snap, aggregation: str, keys=()) -> list[tuple]:
+    (row,) = [r for r in snap.rows if r.aggregation == aggregation and r.keys == keys]
+    return [(b.lo, b.hi, b.count) for b in row.buckets]
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def test_interval_snapshots_with_trunc(argv_log):
+    started = time.monotonic()
+    snaps, _, prepared = run(TICKS, interval=0.2)
+    elapsed = time.monotonic() - started
+    assert [(s.seq, s.final, s.tracer_state) for s in snaps] == [
+        (0, False, "running"), (1, False, "running"), (2, False, "running"), (3, True, "exited"),
+    ]
+    assert [values(s, "t") for s in snaps] == [
+        {("ticks", 1): 1, ("ticks", 2): 1},
+        {("ticks", 3): 1, ("ticks", 4): 1},
+        {("ticks", 5): 1, ("ticks", 6): 1},
+        {},  # everything was printed and truncated by the ticks
+    ]
+    assert [buckets(s, "h") for s in snaps[:3]] == [
+        [(64, 128, 1), (128, 256, 1)],
+        [(256, 512, 2)],
+        [(256, 512, 1), (512, 1024, 1)],
+    ]
+    assert [s.interval for s in snaps[:3]] == [0.2, 0.2, 0.2]
+    assert elapsed >= 0.6  # replayed at the program's own tick rate
+    assert snaps[0].aggregations["t"].key_names == ['"ticks"', "n"]
+    assert "tick-200ms" in prepared.text and "trunc(@t);" in prepared.text
+
+
+def test_duration_stops_dtrace_with_sigint_and_keeps_exact_totals(argv_log):
+    started = time.monotonic()
+    snaps, _, _ = run(LIVE, interval=0.1, duration=0.5)
+    assert time.monotonic() - started < 3
+    assert snaps[-1].final and snaps[-1].tracer_state == "exited"
+    assert not any(s.final for s in snaps[:-1]) and len(snaps) >= 2
+    assert sum(values(s, "calls").get(("sysloop",), 0) for s in snaps) == 1000
+    lat = [r for s in snaps for r in s.rows if r.aggregation == "lat"]
+    assert sum(b.count for r in lat for b in r.buckets) == 1000
+
+
+def test_no_interval_gives_one_final_snapshot_of_every_function(argv_log):
+    src = """BEGIN
+{
+	@c = count(); @s = sum(10); @a = avg(1); @mi = min(5); @ma = max(5); @sd = stddev(2);
+	@kc["alpha"] = count(); @ks["alpha", 1] = sum(100);
+	exit(0);
+}
+"""
+    (snap,), _, _ = run(src)
+    assert (snap.final, snap.interval, snap.seq) == (True, None, 0)
+    got = {r.aggregation: (r.function, r.value) for r in snap.rows if not r.keys}
+    assert got == {
+        "c": ("count", 3), "s": ("sum", 1000000000007), "a": ("avg", 2),
+        "mi": ("min", -7), "ma": ("max", 9), "sd": ("stddev", 2),
+    }
+    assert values(snap, "kc") == {("alpha",): 1, ("beta",): 2}
+    assert values(snap, "ks") == {("beta", 2): -5, ("with space", 3): 7, ("alpha", 1): 100}
+
+
+def test_distributions_and_stacks_end_to_end(argv_log):
+    (snap,), _, _ = run(
+        "BEGIN { @q = quantize(0); @big = quantize(4611686018427387904); @kq[probefunc] = quantize(1); exit(0); }"
+    )
+    assert buckets(snap, "big") == [(-(2**63) + 1, -(2**62) + 1, 1), (2**62, 2**63, 1)]
+    assert buckets(snap, "kq", ("read",)) == [(512, 1024, 1), (4096, 8192, 1)]
+    (snap,), _, _ = run("BEGIN { @l = lquantize(0, 0, 100, 10); @l1 = lquantize(3, 0, 5); @kl[\"a\", 1] = lquantize(1, 0, 1000, 100); exit(0); }")
+    assert buckets(snap, "l") == [(None, 0, 1), (0, 10, 1), (10, 20, 2), (90, 100, 1), (100, None, 2)]
+    assert buckets(snap, "kl", ("b", 2)) == [(900, 1000, 1)]
+    (snap,), _, _ = run("BEGIN { @ll = llquantize(0, 10, 0, 6, 20); @ll2 = llquantize(1, 10, 1, 2, 20); exit(0); }")
+    assert buckets(snap, "ll2") == [(-9, 10, 1), (150, 200, 1), (1000, None, 1)]
+    (snap,), _, _ = run("syscall::getppid:entry { @k[stack()] = count(); @u[ustack()] = count(); }")
+    (k_row,) = [r for r in snap.rows if r.aggregation == "k"]
+    assert k_row.keys[0].split("\n")[0] == "vmlinux`perf_syscall_enter+0x18d" and k_row.value == 1000
+    assert values(snap, "u") == {("0x7fd43be8f829",): 1000}
+
+
+# --------------------------------------------------------------------------- drops and errors
+
+
+def test_aggregation_drops_with_droptags_and_the_anonymous_aggregation(argv_log):
+    src = "BEGIN { i = 0; }\nprofile-1000 /i < 20000/ { @[i++] = count(); }\n"
+    (snap,), _, _ = run(src)
+    assert snap.drops == {"aggregation": 3892}  # from the -x droptags capture
+    assert values(snap, "") == {(i,): 1 for i in range(20)}
+    assert ["-x", "droptags"] == logged(argv_log)[-1][1:3]
+
+
+def test_dynamic_variable_drops(argv_log):
+    (snap,), _, _ = run("profile-1000 { x[timestamp] = 1; }")
+    assert snap.drops == {"dynamic": 976} and snap.rows == []
+
+
+def test_runtime_errors_and_program_output(argv_log):
+    (snap,), output, _ = run('BEGIN { trace(*(int *)0); }\nBEGIN { printf("after the error\\n"); exit(0); }')
+    assert output == ["after the error"]
+    assert len(snap.errors) == 1 and "invalid address (0x0)" in snap.errors[0]
+
+
+@pytest.mark.parametrize(
+    "src, expected",
+    [
+        (
+            "BEGIN\n{\n\tx = 1;\n}\n\nfoo:bar:baz:qux { trace(1); }\n",
+            "probe.d:6: error: probe description foo:bar:baz:qux does not match any probes",
+        ),
+        (
+            "BEGIN { x = 1; }\nBEGIN\n{\n\ttrace(no_such_variable);\n}\n",
+            "probe.d:4: error: failed to resolve no_such_variable: Unknown variable name",
+        ),
+        (
+            "\n\nBEGIN { @a = lquantize(1, 10, 0, 1); exit(0); }\n",
+            "probe.d:3: error: lquantize( ) base (argument #1) must be less than limit (argument #2) [D_LQUANT_MISMATCH]",
+        ),
+    ],
+    ids=["unknown-probe", "unknown-variable", "errtags"],
+)
+def test_compile_errors_point_at_the_users_file_and_line(argv_log, src, expected):
+    with pytest.raises(TracerError) as caught:
+        run(src, name="probe.d")
+    assert expected in str(caught.value)
+    assert caught.value.snapshots == []
+
+
+def test_dtrace_dying_mid_run_keeps_what_was_collected(argv_log):
+    with pytest.raises(TracerError) as caught:
+        run("profile-1000 { @dying = count(); }", interval=0.1)
+    err = caught.value
+    assert "exited with status 1" in str(err) and "processing aborted" in str(err)
+    assert [(s.seq, s.tracer_state) for s in err.snapshots] == [(0, "running"), (1, "running"), (2, "failed")]
+    assert values(err.snapshots[0], "dying") == {(): 3}
+
+
+def test_missing_privileges(argv_log):
+    with pytest.raises(TracerPermissionError, match="requires additional privileges"):
+        run("BEGIN { @needs_privileges = count(); }")
+
+
+def test_missing_binary(tmp_path, monkeypatch):
+    with pytest.raises(TracerNotFound, match="--dtrace /no/such/dtrace"):
+        DTraceBackend.find_binary("/no/such/dtrace")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(TracerNotFound, match="illumos"):
+        DTraceBackend.find_binary()
+    with pytest.raises(TracerNotFound):
+        DTraceBackend().prepare(parse("BEGIN { @c = count(); }"), RunOptions())
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_command_line_options_target_and_macro_args(argv_log):
+    src = 'syscall::getppid:entry /pid == $target/ { @calls[execname] = count(); }'
+    started = time.monotonic()
+    snaps, _, _ = run(src, target_command="sleep 0.3", tracer_options={"bufsize": "8m", "strsize": "512"},
+                      macro_args=["42"])
+    assert time.monotonic() - started < 5  # ended when the command did
+    assert snaps[-1].final and values(snaps[-1], "calls") == {("sysloop",): 1000}
+    argv = logged(argv_log)[-1]
+    assert argv[:7] == ["-q", "-x", "droptags", "-x", "bufsize=8m", "-x", "strsize=512"]
+    assert argv[7:9] == ["-c", "sleep 0.3"]
+    assert argv[9] == "-s" and argv[10].endswith(".d") and argv[11:] == ["42"]
+
+
+def test_pid_destructive_and_interval_rates():
+    backend = DTraceBackend(dialect="illumos")
+    cmd = backend.command("dtrace", "/tmp/p.d", RunOptions(target_pid=77, destructive=True, interval=1.0))
+    assert cmd == ["dtrace", "-q", "-x", "droptags", "-x", "aggrate=20hz", "-x", "switchrate=20hz",
+                   "-w", "-p", "77", "-s", "/tmp/p.d"]
+
+
+def test_destructive_actions_are_refused_before_running(argv_log):
+    program = parse('BEGIN { system("echo hi"); exit(0); }')
+    with pytest.raises(UsageError, match="--destructive"):
+        DTraceBackend(dialect="oracle").prepare(program, RunOptions(tracer_path=str(FAKE)))
+    assert logged(argv_log) == []  # dtrace never ran
+    prepared = DTraceBackend(dialect="oracle").prepare(program, RunOptions(destructive=True))
+    assert prepared.extra["destructive"] is True
+
+
+def test_unknown_tracer_option_is_refused():
+    with pytest.raises(UsageError, match="-x bufsiz"):
+        DTraceBackend(dialect="oracle").prepare(parse("BEGIN { @c = count(); }"), RunOptions(tracer_options={"bufsiz": "4m"}))
+
+
+def test_closing_the_stream_early_stops_dtrace(argv_log):
+    backend = DTraceBackend(dialect="oracle")
+    options = RunOptions(tracer_path=str(FAKE), interval=0.1, on_output=lambda line: None)
+    stream = backend.stream(backend.prepare(parse(LIVE), options), options)
+    first = next(stream)
+    assert values(first, "calls") == {("sysloop",): 1000}
+    stream.close()
+    assert backend.process is not None and backend.process.poll() is not None
+
+
+# --------------------------------------------------------------------------- dialects
+
+
+IF_ELSE = 'syscall::read:entry { if (arg0 == 0) { @r["stdin"] = count(); } else { @r["other"] = count(); } }'
+
+
+def test_dialect_comes_from_dtrace_dash_V(monkeypatch):
+    options = RunOptions(tracer_path=str(FAKE))
+    prepared = DTraceBackend().prepare(parse(IF_ELSE), options)
+    assert prepared.extra["dialect"] == "oracle"
+    assert "if (" not in prepared.text and "/this->_dtscope_c1/" in prepared.text
+    monkeypatch.setenv("FAKE_DTRACE_VERSION", "dtrace: Sun D 1.13")
+    prepared = DTraceBackend().prepare(parse(IF_ELSE), options)
+    assert prepared.extra["dialect"] == "illumos" and "if (arg0 == 0)" in prepared.text
+
+
+def test_zonename_is_refused_for_oracle_d():
+    program = parse("syscall:::entry { @[zonename] = count(); }", "z.d")
+    with pytest.raises(DiagnosticError, match="z.d:1:.*zonename is not available"):
+        DTraceBackend(dialect="oracle").prepare(program, RunOptions())
+    prepared = DTraceBackend(dialect="illumos").prepare(program, RunOptions())
+    assert "@[zonename] = count();" in prepared.text
+
+
+def test_aggregation_info_and_key_kinds():
+    program = parse(
+        'syscall:::entry { @a[execname, pid, stack(), ustack(), func(arg0), self->x, copyinstr(arg1)] = sum(arg2); '
+        '@b = lquantize(arg0, 0, 10); }'
+    )
+    info = aggregations_of(program)
+    assert (info["a"].function, info["b"].function) == ("sum", "lquantize")
+    assert info["a"].key_kinds == ["str", "int", "stack", "ustack", "sym", "", "str"]
+    assert info["a"].key_names[:3] == ["execname", "pid", "stack()"]
+    assert key_kind(parse("BEGIN { @[(string)arg0] = count(); }").clauses[0].body[0].keys[0]) == "str"
+
+
+def test_fake_is_executable_on_its_own():
+    assert os.access(FAKE_SCRIPT, os.X_OK)
