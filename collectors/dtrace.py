@@ -202,11 +202,19 @@ class DTraceBackend(Backend):
             raise TracerNotFound(INSTALL_ADVICE)
         return found
 
+    _dialects: dict[tuple[str, float], str] = {}  # asked once per binary (and its mtime)
+
     @classmethod
     def detect_dialect(cls, binary: str) -> str:
         """Ask ``dtrace -V``; an unreadable answer means the illumos dialect."""
         from dtscope.dscript.d_dialects import dialect_from_version
 
+        try:
+            key = (binary, os.stat(binary).st_mtime)
+        except OSError:
+            key = (binary, 0.0)
+        if key in cls._dialects:
+            return cls._dialects[key]
         try:
             done = subprocess.run(
                 [binary, "-V"], capture_output=True, text=True, errors="replace", timeout=30,
@@ -214,7 +222,8 @@ class DTraceBackend(Backend):
             )
         except (OSError, subprocess.TimeoutExpired) as err:
             raise TracerNotFound(f"cannot run {binary} -V: {err}") from None
-        return dialect_from_version(done.stdout + done.stderr)
+        dialect = cls._dialects[key] = dialect_from_version(done.stdout + done.stderr)
+        return dialect
 
     def prepare(self, program, options: RunOptions) -> PreparedProgram:
         from dtscope.dscript.checks import destructive_actions
@@ -250,6 +259,8 @@ class DTraceBackend(Backend):
     def command(self, binary: str, program_path: str, options: RunOptions) -> list[str]:
         cmd = [binary, "-q", "-x", "droptags"]
         for name, value in options.tracer_options.items():
+            if name in _OTHER_BACKENDS_OPTIONS:
+                continue
             cmd += ["-x", f"{name}={value}" if value not in (None, "") else name]
         if options.interval is not None:
             # The consumer reads aggregations at aggrate and buffers at switchrate: read
@@ -281,9 +292,13 @@ class DTraceBackend(Backend):
 DtraceBackend = DTraceBackend  # the spelling collectors.session imports
 
 
+# Options other backends take that mean nothing to dtrace.
+_OTHER_BACKENDS_OPTIONS = ("speed",)
+
+
 def _check_tracer_options(options: RunOptions) -> None:
     for name in options.tracer_options:
-        if name not in TRACER_OPTIONS:
+        if name not in TRACER_OPTIONS and name not in _OTHER_BACKENDS_OPTIONS:
             raise UsageError(
                 f"-x {name}: not an option dtscope passes to dtrace (known: {', '.join(TRACER_OPTIONS)})"
             )

@@ -269,11 +269,13 @@ IF_ELSE = 'syscall::read:entry { if (arg0 == 0) { @r["stdin"] = count(); } else 
 
 
 def test_dialect_comes_from_dtrace_dash_V(monkeypatch):
+    monkeypatch.setattr(DTraceBackend, "_dialects", {})
     options = RunOptions(tracer_path=str(FAKE))
     prepared = DTraceBackend().prepare(parse(IF_ELSE), options)
     assert prepared.extra["dialect"] == "oracle"
     assert "if (" not in prepared.text and "/this->_dtscope_c1/" in prepared.text
     monkeypatch.setenv("FAKE_DTRACE_VERSION", "dtrace: Sun D 1.13")
+    monkeypatch.setattr(DTraceBackend, "_dialects", {})
     prepared = DTraceBackend().prepare(parse(IF_ELSE), options)
     assert prepared.extra["dialect"] == "illumos" and "if (arg0 == 0)" in prepared.text
 
