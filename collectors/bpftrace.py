@@ -27,6 +27,9 @@ What the assembler expects from the program (the contract with ``dscript/bpftrac
 * ``llquantize`` is an ``lhist(index, 0, N, 1)`` of the bucket index, where index 0 is
   the underflow (< factor^lo), 1..N-2 are the buckets of :func:`llquantize_bounds` and
   N-1 the overflow (>= factor^(hi+1)).
+* ``negated``: the map holds ``-v`` (``max`` lowered to ``min(-v)``): we report ``-value``.
+  ``value_offset``: an ``lquantize`` with ``lo < 0`` ran on ``v - lo``: we add it back to
+  every bucket edge. (``dscript/bpftrace.py`` documents the same contract.)
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import math
 import os
 import queue
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -190,23 +194,18 @@ def convert_key(piece: str, kind: str) -> Any:
 
 
 def llquantize_bounds(factor: int, low: int, high: int, steps: int) -> list[tuple[int | None, int | None]]:
-    """Bucket ranges of DTrace's ``llquantize(v, factor, low, high, steps)``, underflow first.
+    """Bucket ranges of DTrace's ``llquantize``, underflow first (the lowering's own table)."""
+    from dtscope.dscript.bpftrace import llquantize_bounds as bounds
 
-    For each order of magnitude ``factor**m`` (m from low to high) the range
-    ``[factor**m, factor**(m+1))`` is cut into buckets of width
-    ``max(1, factor**(m+1) // steps)``, aligned to multiples of that width.
-    """
-    bounds: list[tuple[int | None, int | None]] = [(None, factor**low)]
-    for order in range(low, high + 1):
-        this, following = factor**order, factor ** (order + 1)
-        width = max(1, following // steps)
-        start = this - this % width if this % width else this
-        value = max(start, this)
-        while value < following:
-            bounds.append((value, min(value + width, following)))
-            value += width
-    bounds.append((factor ** (high + 1), None))
-    return bounds
+    return bounds(factor, low, high, steps)
+
+
+def _shifted(bucket: Bucket, offset: int) -> Bucket:
+    return Bucket(
+        None if bucket.lo is None else bucket.lo + offset,
+        None if bucket.hi is None else bucket.hi + offset,
+        bucket.count,
+    )
 
 
 def _bucket_from_entry(entry: dict[str, Any]) -> Bucket:
@@ -412,6 +411,9 @@ class SnapshotAssembler:
         params = tuple(getattr(info, "params", None) or ())
         if isinstance(value, list):
             buckets = hist_buckets(value, function, params)
+            offset = getattr(info, "value_offset", 0) or 0
+            if offset:  # lquantize with lo < 0 ran on v - lo: shift the edges back
+                buckets = [_shifted(b, offset) for b in buckets]
             return AggRow(info.aggregation, function, keys, sum(b.count for b in buckets), buckets)
         if isinstance(value, dict):  # stats(): {count, average, total}
             if function == "stddev":
@@ -424,6 +426,8 @@ class SnapshotAssembler:
                 value = value.get("count", 0)
             else:
                 value = value.get("average", 0)
+        if getattr(info, "negated", False) and isinstance(value, (int, float)):
+            value = -value  # max(v) runs as min(-v)
         return AggRow(info.aggregation, function, keys, value, None)
 
     def _merge_companion(self, rows: dict, stats: dict, info: Any, keys: tuple, value: Any) -> None:
@@ -481,7 +485,19 @@ class BpftraceBackend(Backend):
     def prepare(self, program, options: RunOptions) -> PreparedProgram:
         from dtscope.dscript import bpftrace as lowering
 
-        lowered = lowering.lower(program, interval=options.interval)
+        # Before lowering: without root the tracepoint formats are unreadable, and the
+        # user would be told about missing tracepoints instead of missing privileges.
+        self.find_binary(options.tracer_path)
+        if not _has_root_privileges():
+            raise TracerPermissionError(ROOT_ADVICE)
+
+        target_path = None
+        if options.target_command:
+            words = shlex.split(options.target_command)
+            target_path = shutil.which(words[0]) if words else None
+        lowered = lowering.lower(
+            program, interval=options.interval, target_pid=options.target_pid, target_path=target_path
+        )
         prepared = prepare_text(lowered.text, dict(lowered.maps))
         marker = getattr(lowered, "snapshot_marker", SNAPSHOT_MARKER)
         if marker != SNAPSHOT_MARKER:

@@ -242,11 +242,13 @@ def _print_scalars(rows, out) -> None:
         out.write(f"  {padded}  {row.value:>14}\n")
 
 
-def _bucket_label(bucket) -> str:
+def _bucket_label(bucket, function: str) -> str:
     if bucket.lo is None:
         return f"< {bucket.hi}"
     if bucket.hi is None:
         return f">= {bucket.lo}"
+    if function == "quantize" and bucket.lo < 0:
+        return str(bucket.hi - 1)  # dtrace labels [-127, -63) as -64
     return str(bucket.lo)
 
 
@@ -257,5 +259,5 @@ def _print_histogram(row, out) -> None:
     out.write(f"  {'value':>16}  {'-' * 13} Distribution {'-' * 13} count\n")
     for bucket in row.buckets:
         bar = "@" * round(40 * bucket.count / total)
-        out.write(f"  {_bucket_label(bucket):>16} |{bar:<40} {bucket.count}\n")
+        out.write(f"  {_bucket_label(bucket, row.function):>16} |{bar:<40} {bucket.count}\n")
     out.write("\n")
