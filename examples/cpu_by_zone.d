@@ -8,6 +8,6 @@ profile-99
 tick-1s
 {
 	printf("%-32s %8s\n", "ZONE", "SAMPLES");
-	printa("%-32s %@8d\n", @samples);
+	printa(@samples);
 	trunc(@samples);
 }

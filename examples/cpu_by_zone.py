@@ -28,5 +28,5 @@ def sample():
 @probe("tick-{interval}")
 def report():
     printf("%-32s %8s\n", "ZONE", "SAMPLES")
-    printa("%-32s %@8d\n", samples)
+    printa(samples)
     trunc(samples)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,3 +80,67 @@ def test_example_parameters_change_the_program():
     assert [p.text for c in compiled.program.clauses for p in c.probes] == ["profile-99", "profile-99"]
     compiled = compile_file(str(EXAMPLES / "cpu_by_zone.py"), {"interval": "500ms"})
     assert compiled.program.clauses[1].probes[0].text == "tick-500ms"
+
+
+# --------------------------------------------------------------------------- the guide
+
+GUIDE = EXAMPLES.parent / "docs" / "python-scripts.md"
+
+
+def _guide_rows() -> dict[str, str]:
+    """example stem -> its Linux column in the guide's table of all examples."""
+    rows = {}
+    for line in GUIDE.read_text().splitlines():
+        match = re.match(r"\| \[`(\w+)\.py`\].*\| (.*) \|$", line)
+        if match:
+            rows[match.group(1)] = match.group(2).split(" | ")[-1]
+    return rows
+
+
+def test_guide_lists_every_example():
+    assert set(_guide_rows()) == {s.stem for s in SCRIPTS}
+
+
+def test_guide_side_by_side_blocks_are_the_example_files():
+    text = GUIDE.read_text()
+    shown = re.findall(r"`examples/(\w+)\.py`:\n\n```python\n(.*?)```\n\ncompiles to\n\n```d\n(.*?)```", text, re.DOTALL)
+    assert len(shown) >= 3
+    for stem, python, d in shown:
+        assert python == (EXAMPLES / f"{stem}.py").read_text()
+        assert d == (EXAMPLES / f"{stem}.d").read_text()
+
+
+def test_guide_says_which_examples_lower_to_bpftrace():
+    from dtscope.dscript.bpftrace import lower
+    from dtscope.dscript.diagnostics import DiagnosticError
+
+    for stem, column in _guide_rows().items():
+        program = compile_file(str(EXAMPLES / f"{stem}.py")).program
+        try:
+            lower(program)
+            lowers = True
+        except DiagnosticError:
+            lowers = False
+        assert lowers == (column == "yes"), f"{stem}: the guide says {column!r}"
+
+
+# On Linux a zone is a cgroup path, and there is no cgroup called "global".
+LINUX_DEFINES = {"syscalls_in_zone": {"zone": "/"}}
+
+
+@pytest.mark.tracing
+def test_examples_that_lower_are_accepted_by_bpftrace(tmp_path):
+    """bpftrace itself parses, type-checks and compiles each lowered example (no attach)."""
+    from dtscope.dscript.bpftrace import lower
+
+    for stem, column in _guide_rows().items():
+        if column != "yes":
+            continue
+        source = tmp_path / f"{stem}.bt"
+        compiled = compile_file(str(EXAMPLES / f"{stem}.py"), LINUX_DEFINES.get(stem))
+        source.write_text(lower(compiled.program).text)
+        result = subprocess.run(
+            ["bpftrace", "--emit-elf", str(tmp_path / f"{stem}.elf"), str(source)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )
+        assert result.returncode == 0, f"{stem}:\n{result.stderr}"
