@@ -302,3 +302,66 @@ def test_aggregation_info_and_key_kinds():
 
 def test_fake_is_executable_on_its_own():
     assert os.access(FAKE_SCRIPT, os.X_OK)
+
+
+def test_if_else_lowering_keeps_order_and_guards():
+    from dtscope.dscript.d_dialects import OracleD2
+
+    src = """syscall::read:entry
+/pid != 0/
+{
+	self->n++;
+	if (arg0 > 2) {
+		@big = count();
+		if (arg2 > 100) {
+			@huge = count();
+		}
+	} else if (arg0 == 1) {
+		@one = count();
+	} else {
+		@small = count();
+	}
+	@all = count();
+}
+"""
+    text = OracleD2().generate(parse(src))
+    clauses = [c.strip() for c in text.split("\n\n")]
+    # Predicates: the original once, then each branch under the conjunction of its guards.
+    assert [c.split("\n")[1] if c.split("\n")[1].startswith("/") else None for c in clauses] == [
+        None,
+        "/this->_dtscope_p1/",
+        "/this->_dtscope_p1 && this->_dtscope_c2/",
+        "/this->_dtscope_p1 && this->_dtscope_c2 && this->_dtscope_c3/",
+        "/this->_dtscope_p1 && !this->_dtscope_c2/",
+        "/this->_dtscope_p1 && !this->_dtscope_c2 && this->_dtscope_c4/",
+        "/this->_dtscope_p1 && !this->_dtscope_c2 && !this->_dtscope_c4/",
+        "/this->_dtscope_p1/",
+    ]
+    assert "this->_dtscope_p1 = pid != 0 ? 1 : 0;" in clauses[0]
+    # The condition is evaluated after the statements before it, in the same clause.
+    assert clauses[1].index("self->n++;") < clauses[1].index("this->_dtscope_c2 = arg0 > 2 ? 1 : 0;")
+    assert "@all = count();" in clauses[-1] and "if" not in text.replace("this->", "")
+    assert all(c.startswith("syscall::read:entry") for c in clauses)
+    # The illumos dialect keeps if/else as written.
+    from dtscope.dscript.d_dialects import IllumosD
+
+    assert "} else if (arg0 == 1) {" in IllumosD().generate(parse(src))
+
+
+def test_speculation_with_if_else_is_refused_for_oracle_d():
+    from dtscope.dscript.d_dialects import OracleD2
+
+    src = "syscall::read:entry { self->s = speculation(); speculate(self->s); if (arg0) { trace(arg0); } }"
+    with pytest.raises(DiagnosticError, match="speculations"):
+        OracleD2().generate(parse(src))
+
+
+def test_source_map_points_generated_lines_at_the_source():
+    from dtscope.dscript.d_dialects import OracleD2
+
+    src = "BEGIN { x = 1; }\n\n\nsyscall::read:entry\n/arg0 == 0/\n{\n\tif (arg2 > 1) { @a = count(); }\n}\n"
+    text, source_map = OracleD2().generate_mapped(parse(src, "m.d"))
+    lines = text.split("\n")
+    at = lines.index("\t@a = count();") + 1
+    assert (source_map.lookup(at).file, source_map.lookup(at).line) == ("m.d", 7)
+    assert source_map.lookup(1).line == 1 and source_map.lookup(10_000) is None
