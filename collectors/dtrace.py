@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from dtscope.errors import UsageError
 
@@ -76,16 +77,14 @@ TRACER_OPTIONS = (
 MARKER_PREFIX = "\x1edtscope-"
 
 _STRING_BUILTINS = frozenset(
-    "execname probefunc probemod probename probeprov zonename cwd root execargs".split()
+    ["execname", "probefunc", "probemod", "probename", "probeprov", "zonename", "cwd", "root", "execargs"]
 )
 _STRING_FUNCTIONS = frozenset(
-    """copyinstr stringof strjoin basename dirname cleanpath lltostr substr strtok toupper
-    tolower inet_ntoa inet_ntoa6 inet_ntop ddi_pathname json strchr strrchr strstr
-    getenv""".split()
+    ["copyinstr", "stringof", "strjoin", "basename", "dirname", "cleanpath", "lltostr", "substr", "strtok", "toupper", "tolower", "inet_ntoa", "inet_ntoa6", "inet_ntop", "ddi_pathname", "json", "strchr", "strrchr", "strstr", "getenv"]
 )
-_SYMBOL_FUNCTIONS = frozenset("sym func mod usym ufunc umod uaddr".split())
+_SYMBOL_FUNCTIONS = frozenset(["sym", "func", "mod", "usym", "ufunc", "umod", "uaddr"])
 _INT_FUNCTIONS = frozenset(
-    "strlen index rindex progenyof rand htons htonl htonll ntohs ntohl ntohll strtoll".split()
+    ["strlen", "index", "rindex", "progenyof", "rand", "htons", "htonl", "htonll", "ntohs", "ntohl", "ntohll", "strtoll"]
 )
 
 
@@ -202,7 +201,7 @@ class DTraceBackend(Backend):
             raise TracerNotFound(INSTALL_ADVICE)
         return found
 
-    _dialects: dict[tuple[str, float], str] = {}  # asked once per binary (and its mtime)
+    _dialects: ClassVar[dict[tuple[str, float], str]] = {}  # asked once per binary (and its mtime)
 
     @classmethod
     def detect_dialect(cls, binary: str) -> str:
@@ -217,7 +216,7 @@ class DTraceBackend(Backend):
             return cls._dialects[key]
         try:
             done = subprocess.run(
-                [binary, "-V"], capture_output=True, text=True, errors="replace", timeout=30,
+                [binary, "-V"], check=False, capture_output=True, text=True, errors="replace", timeout=30,
                 env=_c_locale(),
             )
         except (OSError, subprocess.TimeoutExpired) as err:
@@ -320,7 +319,7 @@ def _safe_name(name: str) -> str:
 
 
 def _utcnow() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 # --------------------------------------------------------------------------- one run

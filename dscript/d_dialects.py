@@ -246,11 +246,11 @@ def _conjunction(guard: list[A.Expr]) -> A.Expr | None:
 
 
 __all__ = [
+    "DiagnosticError",
     "DialectGenerator",
     "IllumosD",
     "OracleD2",
     "SourceMap",
-    "DiagnosticError",
     "dialect_from_version",
     "generator_for",
     "lower_if_else",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import signal
 
+
 # Like dtrace, finish with the END snapshot on SIGINT, even one that comes at start-up.
 class Stopped:
     flag = False

@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from dtscope.collectors.base import RunOptions, TracerError, TracerNotFound, TracerPermissionError
 from dtscope.collectors.dtrace import DTraceBackend, aggregations_of, key_kind
 from dtscope.dscript import parse
 from dtscope.dscript.diagnostics import DiagnosticError
+
 from dtscope.errors import UsageError
 
 FAKE_SCRIPT = Path(__file__).parent / "fake_dtrace.py"

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from dtscope.collectors.dtrace_output import (
     DTraceOutputError,
     bucket_bounds,
@@ -172,12 +171,13 @@ def test_three_interval_snapshots_of_tick_trunc():
 
 def test_kernel_stack_key_spans_lines():
     (row,) = parse_printa(lines("stacks", 2, 7), "k", "count", ["stack"])
-    assert row.keys == (
-        "vmlinux`perf_syscall_enter+0x18d\n"
-        "vmlinux`syscall_trace_enter+0x180\n"
-        "vmlinux`do_syscall_64+0x1fa\n"
+    frames = [
+        "vmlinux`perf_syscall_enter+0x18d",
+        "vmlinux`syscall_trace_enter+0x180",
+        "vmlinux`do_syscall_64+0x1fa",
         "vmlinux`entry_SYSCALL_64_after_hwframe+0x76",
-    )
+    ]
+    assert row.keys == ("\n".join(frames),)
     assert row.value == 1000
 
 

@@ -21,7 +21,6 @@ import tempfile
 import warnings
 
 import pytest
-
 from dtscope.collectors.base import RunOptions
 from dtscope.collectors.dtrace import DTraceBackend
 from dtscope.dscript import parse
@@ -38,10 +37,10 @@ OFFSETS = [1000, 1500, 3000, 70000, 70001]  # lseek(fd, v, SEEK_SET): quantize/l
 def workload(calls: int = CALLS, offsets: list[int] = OFFSETS, delay: float = 0.5) -> str:
     """A command making exactly ``calls`` getppid() and one lseek per offset."""
     code = (
-        "import os, time, tempfile; time.sleep(%r); fd = tempfile.TemporaryFile().fileno()\n"
-        "for _ in range(%d): os.getppid()\n"
-        "for v in %r: os.lseek(fd, v, 0)\n"
-        "time.sleep(%r)\n" % (delay, calls, offsets, delay)
+        f"import os, time, tempfile; time.sleep({delay!r}); fd = tempfile.TemporaryFile().fileno()\n"
+        f"for _ in range({calls}): os.getppid()\n"
+        f"for v in {offsets!r}: os.lseek(fd, v, 0)\n"
+        f"time.sleep({delay!r})\n"
     )
     return f"{sys.executable} -S -c '{code}'"
 
@@ -151,7 +150,9 @@ def test_every_library_probe_compiles_with_dtrace_e():
         with tempfile.NamedTemporaryFile("w", suffix=".d", delete=False) as fh:
             fh.write(prepared.text)
         try:
-            done = subprocess.run([DTRACE, "-e", "-Z", "-q", "-w", "-s", fh.name], capture_output=True, text=True, timeout=120)
+            done = subprocess.run(
+                [DTRACE, "-e", "-Z", "-q", "-w", "-s", fh.name], check=False, capture_output=True, text=True, timeout=120
+            )
         finally:
             os.unlink(fh.name)
         if done.returncode != 0:
