@@ -239,6 +239,85 @@ STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
     ),
 }
 
+# sdt probes: on illumos the kernel's own static probes, on Linux its tracepoints.
+# SmartOS KVM (illumos-kvm's KVM_TRACE / DTRACE_PROBE, provider sdt, module kvm) mirrors
+# the Linux kvm tracepoints it was ported from; argN is the Nth SmartOS argument.
+_KVM_MMIO_TYPES = {"kvm-mmio-read-unsatisfied": 0, "kvm-mmio-read": 1, "kvm-mmio-write": 2}
+
+
+def _sdt(bt_event: str, module: str, name: str, args: dict[int, Served], *, filter: str | None = None,
+         no_args: str, members: dict[tuple[int, str], Served] | None = None,
+         features: frozenset[str] = frozenset({"tracepoint"})) -> ProbeTarget:
+    return ProbeTarget(f"tracepoint:{bt_event}", "sdt", module, "", name, filter=filter, args=args,
+                       members=members or {}, no_args=no_args, features=features)
+
+
+SDT_PROBES: dict[tuple[str, str], ProbeTarget] = {
+    # vmx_handle_exit: arg0 the guest rip, arg1 the VMX exit reason.
+    ("sdt", "kvm-vexit"): _sdt("kvm:kvm_exit", "kvm", "kvm-vexit",
+                               {0: ("args->guest_rip", "int"), 1: ("args->exit_reason", "int")},
+                               no_args="sdt:kvm::kvm-vexit serves arg0 (rip) and arg1 (exit reason)"),
+    ("sdt", "kvm-guest-exit"): _sdt("kvm:kvm_exit", "kvm", "kvm-guest-exit", {},
+                                    no_args="kvm-guest-exit's arg0 (the vcpu) has no Linux counterpart"),
+    ("sdt", "kvm-guest-entry"): _sdt("kvm:kvm_entry", "kvm", "kvm-guest-entry", {},
+                                     no_args="kvm-guest-entry's arg0 (the vcpu) has no Linux counterpart"),
+    # kvm_emulate_pio: arg0 1 for out (a write), arg1 port, arg2 size, arg3 count.
+    ("sdt", "kvm-pio"): _sdt("kvm:kvm_pio", "kvm", "kvm-pio",
+                             {0: ("args->rw", "int"), 1: ("args->port", "int"), 2: ("args->size", "int"),
+                              3: ("args->count", "int")},
+                             no_args="sdt:kvm::kvm-pio serves arg0..arg3"),
+    **{
+        ("sdt", name): _sdt("kvm:kvm_mmio", "kvm", name,
+                            {0: ("args->len", "int"), 1: ("args->gpa", "int"), 2: ("args->val", "int")},
+                            filter=f"args->type == {mmio_type}",
+                            no_args=f"sdt:kvm::{name} serves arg0 (bytes), arg1 (gpa), arg2 (value)")
+        for name, mmio_type in _KVM_MMIO_TYPES.items()
+    },
+    # Linux only (no illumos counterpart): the vCPU thread returns to its VMM with
+    # arg0 = KVM_EXIT_* reason, arg1 = errno.
+    ("sdt", "kvm-userspace-exit"): _sdt("kvm:kvm_userspace_exit", "kvm", "kvm-userspace-exit",
+                                        {0: ("args->reason", "int"), 1: ("args->errno", "int")},
+                                        no_args="sdt:kvm::kvm-userspace-exit serves arg0 (reason), arg1 (errno)"),
+    # Linux only: FUSE requests (zfs-fuse, other FUSE file systems). arg0 is the connection
+    # (the mount's st_dev), arg1 the request id; send: arg2 opcode, arg3 length of the
+    # request (headers included); end: arg2 length of the reply, arg3 error.
+    ("sdt", "fuse-request-send"): _sdt("fuse:fuse_request_send", "fuse", "fuse-request-send",
+                                       {0: ("args->connection", "int"), 1: ("args->unique", "int"),
+                                        2: ("args->opcode", "int"), 3: ("args->len", "int")},
+                                       no_args="sdt:fuse::fuse-request-send serves arg0..arg3"),
+    ("sdt", "fuse-request-end"): _sdt("fuse:fuse_request_end", "fuse", "fuse-request-end",
+                                      {0: ("args->connection", "int"), 1: ("args->unique", "int"),
+                                       2: ("args->len", "int"), 3: ("args->error", "int")},
+                                      no_args="sdt:fuse::fuse-request-end serves arg0..arg3"),
+}
+
+
+def _sock_length_target(direction: str) -> ProbeTarget:
+    """Linux only: an IPv4 TCP socket's sendmsg/recvmsg returned; arg0 the bytes (or -errno),
+    args[3] a tcpsinfo_t of the connection (addresses and ports, read through BTF).
+    IPv6 is not served: bpftrace 0.17 cannot choose between two address types in one key."""
+    sk = "((struct sock *)args->sk)->__sk_common"
+    name = f"sock-{direction}-length"
+    return ProbeTarget(
+        f"tracepoint:sock:sock_{direction}_length", "sdt", "sock", "", name,
+        filter="args->protocol == 6 && args->family == 2",
+        args={0: ("args->ret", "int")},
+        members={
+            (3, "tcps_laddr"): (f"ntop({sk}.skc_rcv_saddr)", "str"),
+            (3, "tcps_raddr"): (f"ntop({sk}.skc_daddr)", "str"),
+            (3, "tcps_lport"): (f"{sk}.skc_num", "int"),
+            (3, "tcps_rport"): (f"bswap({sk}.skc_dport)", "int"),
+        },
+        no_args=f"sdt:sock::{name} serves arg0 (bytes or -errno) and args[3]->tcps_laddr/raddr/lport/rport",
+        features=frozenset({"tracepoint", "btf"}),
+    )
+
+
+SDT_PROBES.update({("sdt", f"sock-{d}-length"): _sock_length_target(d) for d in ("send", "recv")})
+
+STATIC_PROBES.update(SDT_PROBES)
+
+
 # tcp probes served by sock:inet_sock_set_state: (old Linux state or None, new Linux state,
 # which end sent the packet the D probe describes: "local" or "remote").
 TCP_STATE_PROBES: dict[str, tuple[int | None, int | None, str]] = {
