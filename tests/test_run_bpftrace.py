@@ -420,3 +420,141 @@ def test_a_rejected_program_is_a_tracer_error_with_bpftrace_message():
     message = str(info.value)
     assert "tracepoint not found" in message and "<generated bpftrace>" in message
     assert "RLIMIT_MEMLOCK" not in message
+
+
+# --------------------------------------------------------------------------- the whole path: D -> dtscope run
+
+
+def d_script(tmp_path, text: str):
+    path = tmp_path / "script.d"
+    path.write_text(text)
+    return path
+
+
+def run_d_to_jsonl(dtscope_cli, tmp_path, text: str, *args: str):
+    out = tmp_path / "out.jsonl"
+    code, stdout, stderr = dtscope_cli("run", str(d_script(tmp_path, text)), "-o", str(out), *args)
+    assert code == 0, stderr
+    assert stderr == ""  # no terminal: only errors would be printed
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = [r for r in records if r.get("type") != "status"]
+    return rows, [r for r in records if r.get("type") == "status"], stdout
+
+
+@pytest.mark.tracing
+def test_d_script_counts_exactly_n_calls_for_the_child_pid(dtscope_cli, tmp_path):
+    n = 2500
+    command = child_command(tmp_path, f"""
+        for _ in range({n}):
+            os.getppid()
+    """)
+    rows, statuses, stdout = run_d_to_jsonl(
+        dtscope_cli, tmp_path,
+        "syscall::getppid:entry /pid == $target/ { @calls[pid] = count(); }\n"
+        "syscall:::entry /pid == $target/ { @bycall[probefunc] = count(); }\n",
+        "-c", command,
+    )
+    pid = child_pid(stdout.splitlines())  # the child's own stdout passes through
+    calls = [r for r in rows if r["aggregation"] == "calls"]
+    assert [(r["keys"], r["value"], r["function"]) for r in calls] == [([pid], n, "count")]
+    bycall = {r["keys"][0]: r["value"] for r in rows if r["aggregation"] == "bycall"}
+    assert bycall["getppid"] == n  # raw_syscalls numbers resolved to names
+    assert len(statuses) == 1 and statuses[0]["final"] and statuses[0]["tracer"] == "exited"
+    assert calls[0]["key_names"] == ["pid"]
+
+
+@pytest.mark.tracing
+def test_d_quantize_and_lquantize_of_known_values(dtscope_cli, tmp_path):
+    command = child_command(tmp_path, f"""
+        fd = os.dup2(os.open('/dev/null', os.O_RDONLY), 99)
+        for v in {QUANTIZE_VALUES!r}:
+            try:
+                os.lseek(fd, v, os.SEEK_SET)
+            except OSError:
+                pass
+    """)
+    rows, _, _ = run_d_to_jsonl(
+        dtscope_cli, tmp_path,
+        "syscall::lseek:entry /pid == $target && arg0 == 99/ {\n"
+        "    @q = quantize((int64_t)arg1);\n"
+        "    @l = lquantize((int64_t)arg1, -10, 10, 5);\n"
+        "    @hi = max((int64_t)arg1); @lo = min((int64_t)arg1); @total = sum((int64_t)arg1);\n"
+        "}\n",
+        "-c", command,
+    )
+    by_name = {r["aggregation"]: r for r in rows}
+    nonzero = [(b["lo"], b["hi"], b["count"]) for b in by_name["q"]["buckets"] if b["count"]]
+    assert nonzero == [(-127, -63, 1), (-7, -3, 1), (-3, -1, 2), (-1, 0, 1), (0, 1, 2), (1, 2, 1),
+                       (2, 4, 2), (4, 8, 2), (8, 16, 1), (512, 1024, 2), (1024, 2048, 1)]
+    assert by_name["q"]["value"] == len(QUANTIZE_VALUES)
+    # lquantize(-10, 10, 5): -100 below, -4..-1 in [-5, 0), 0..4 in [0, 5), 7 and 8 in [5, 10), the rest above
+    lq = [(b["lo"], b["hi"], b["count"]) for b in by_name["l"]["buckets"] if b["count"]]
+    assert lq == [(None, -10, 1), (-5, 0, 4), (0, 5, 6), (5, 10, 2), (10, None, 3)]
+    assert by_name["hi"]["value"] == 1024 and by_name["lo"]["value"] == -100
+    assert by_name["total"]["value"] == sum(QUANTIZE_VALUES)
+
+
+@pytest.mark.tracing
+def test_d_multi_key_with_commas_and_the_cgroup_as_zonename(dtscope_cli, tmp_path):
+    command = child_command(tmp_path, """
+        print('cgroup', open('/proc/self/cgroup').read().splitlines()[-1].split('::', 1)[1], flush=True)
+        open('/proc/self/comm', 'w').write('x,y')
+        fd = os.dup2(os.open('/dev/null', os.O_RDONLY), 99)
+        for offset, whence in [(3, 0), (3, 0), (3, 1), (-9, 0)]:
+            try:
+                os.lseek(fd, offset, whence)
+            except OSError:
+                pass
+    """)
+    rows, _, stdout = run_d_to_jsonl(
+        dtscope_cli, tmp_path,
+        "syscall::lseek:entry /pid == $target && arg0 == 99/ {\n"
+        "    @m[execname, arg2, (int64_t)arg1] = count();\n"
+        "    @z[zonename] = count();\n"
+        "}\n",
+        "-c", command,
+    )
+    multi = sorted((tuple(r["keys"]), r["value"]) for r in rows if r["aggregation"] == "m")
+    assert multi == [(("x,y", 0, -9), 1), (("x,y", 0, 3), 2), (("x,y", 1, 3), 1)]
+    cgroup = next(line.split(" ", 1)[1] for line in stdout.splitlines() if line.startswith("cgroup "))
+    assert [(r["keys"], r["value"]) for r in rows if r["aggregation"] == "z"] == [([cgroup], 4)]
+
+
+@pytest.mark.tracing
+def test_d_stack_aggregation_from_profile(dtscope_cli, tmp_path):
+    command = child_command(tmp_path, """
+        open('/proc/self/comm', 'w').write('spinner')
+        end = time.time() + 0.6
+        while time.time() < end:
+            pass
+    """)
+    rows, _, _ = run_d_to_jsonl(
+        dtscope_cli, tmp_path,
+        "profile-499 /pid == $target/ { @s[ustack(3), stack(2), execname] = count(); @n = count(); }\n",
+        "-c", command,
+    )
+    stacks = [r for r in rows if r["aggregation"] == "s"]
+    (samples,) = [r["value"] for r in rows if r["aggregation"] == "n"]
+    assert samples > 50 and sum(r["value"] for r in stacks) == samples
+    assert all(len(r["keys"]) == 3 and r["keys"][0].count("\n") <= 2 for r in stacks)
+    assert sum(r["value"] for r in stacks if r["keys"][2] == "spinner") > samples / 2
+
+
+@pytest.mark.tracing
+def test_d_with_interval_gives_disjoint_snapshots_that_add_up(dtscope_cli, tmp_path):
+    n = 2000
+    command = child_command(tmp_path, f"""
+        for i in range({n}):
+            os.getppid()
+            if i % 400 == 399:
+                time.sleep(0.25)
+    """)
+    rows, statuses, _ = run_d_to_jsonl(
+        dtscope_cli, tmp_path,
+        "syscall::getppid:entry /pid == $target/ { @calls = count(); }\n",
+        "-c", command, "--interval", "200ms",
+    )
+    counts = [r["value"] for r in rows]
+    assert sum(counts) == n and len([c for c in counts if c]) >= 3
+    assert all(r["interval"] == 0.2 for r in rows if not statuses or r["snapshot"] != statuses[-1]["snapshot"])
+    assert statuses[-1]["final"] and [s["snapshot"] for s in statuses] == list(range(len(statuses)))
