@@ -16,8 +16,13 @@ The contract with the collector (``collectors/bpftrace.py``), which runs the tex
 * ``MapInfo.role``: ``"main"`` holds the aggregation. ``"negative"`` is the companion of a
   ``quantize``: bpftrace's ``hist()`` puts every negative value in one bucket, so negative
   values go, negated, into ``hist()`` in the companion map (same keys); its bucket
-  ``[m, M]`` is DTrace's bucket ``[-M, -m+1)``. ``"sumsq"`` is the companion of a
-  ``stddev`` (main map: ``stats(v)``; companion: ``sum(v*v)``, same keys).
+  ``[m, M]`` is DTrace's bucket ``[-M, -m+1)``. bpftrace 0.17 also mislabels hist
+  buckets at or above 2**31 in its output, so values with ``|v| >= 2**31`` go, shifted
+  right by 31 (:data:`HIGH_SHIFT`), to ``"high"`` (``hist(v >> 31)``: bucket ``[m, M]`` is
+  ``[m * 2**31, (M+1) * 2**31)``) or ``"negative_high"`` (``hist(-v >> 31)``: bucket
+  ``[m, M]`` is ``[-(M+1) * 2**31 + 1, -m * 2**31 + 1)``). Power-of-two edges survive the
+  shift, so the four maps together give DTrace's buckets exactly. ``"sumsq"`` is the
+  companion of a ``stddev`` (main map: ``stats(v)``; companion: ``sum(v*v)``, same keys).
 * ``MapInfo.negated``: the map holds ``-v`` (bpftrace 0.17 loses ``max()`` of negative
   values, so ``max(v)`` is lowered to ``min(-v)``): the collector reports ``-value``.
 * ``lquantize(v, lo, hi, step)`` is ``lhist(v - value_offset, lo', hi', step)``:
@@ -56,7 +61,14 @@ from .printer import PREC_ASSIGN, PREC_POSTFIX, PREC_PRIMARY, PREC_TERNARY, PREC
 
 SNAPSHOT_MARKER = "__dtscope_snapshot__"
 NEGATIVE_PREFIX = "dtscope_neg_"
+HIGH_PREFIX = "dtscope_hi_"
+NEGATIVE_HIGH_PREFIX = "dtscope_neghi_"
 SUMSQ_PREFIX = "dtscope_sumsq_"
+# bpftrace 0.17 prints hist() buckets at or above 2**31 with overflowed labels, so
+# quantize keeps such values, shifted right by HIGH_SHIFT, in companion maps.
+HIGH_SHIFT = 31
+COMPANION_PREFIXES = {"main": "", "negative": NEGATIVE_PREFIX, "high": HIGH_PREFIX,
+                      "negative_high": NEGATIVE_HIGH_PREFIX, "sumsq": SUMSQ_PREFIX}
 
 
 @dataclass
@@ -64,7 +76,7 @@ class MapInfo:
     bt_name: str  # "@lat" (with the @); "@" for the anonymous aggregation
     aggregation: str  # D name without @; "" for the anonymous aggregation
     function: str  # the D aggregating function
-    role: str = "main"  # "main" | "negative" (quantize) | "sumsq" (stddev)
+    role: str = "main"  # "main" | "negative", "high", "negative_high" (quantize) | "sumsq" (stddev)
     params: tuple = ()  # lquantize (lo, hi, step); llquantize (factor, lo, hi, steps)
     key_kinds: list[str] = field(default_factory=list)
     key_names: list[str] = field(default_factory=list)
@@ -378,7 +390,7 @@ class BpftraceGenerator(Generator):
             elif isinstance(node, A.AggStmt) and node.name not in self.aggs:
                 self.aggs[node.name] = _AggDecl(node.name, node.func, node=node)
         for name in self.aggs:
-            if name.startswith("__") or name.startswith(NEGATIVE_PREFIX) or name.startswith(SUMSQ_PREFIX):
+            if name.startswith("__") or any(p and name.startswith(p) for p in COMPANION_PREFIXES.values()):
                 self.unsupported(f"aggregation name @{name} is reserved by the bpftrace lowering", self.aggs[name].node, "D_BPFTRACE")
 
     def _scan_this(self, node: A.Node | None, assigned: set[str], reading_only: bool = False) -> None:
@@ -790,7 +802,7 @@ class BpftraceGenerator(Generator):
 
     @staticmethod
     def bt_map_name(name: str, role: str) -> str:
-        prefix = {"main": "", "negative": NEGATIVE_PREFIX, "sumsq": SUMSQ_PREFIX}[role]
+        prefix = COMPANION_PREFIXES[role]
         return "@" + prefix + name
 
     def map_ref(self, bt: str, keys: list[str]) -> str:
@@ -827,7 +839,7 @@ class BpftraceGenerator(Generator):
         if len(node.args) != 1:
             return [self.fail("max() takes 1 argument", node)[0]]
         bt = self.register_map(node, "main", kinds, names, negated=True)
-        return [f"{self.map_ref(bt, keys)} = min(-{self.expr(node.args[0], PREC_UNARY)});"]
+        return [f"{self.map_ref(bt, keys)} = min(-({self.expr(node.args[0], PREC_ASSIGN)}));"]
 
     def agg_stddev(self, node, keys, kinds, names):
         if len(node.args) != 1:
@@ -853,16 +865,27 @@ class BpftraceGenerator(Generator):
             return []
         main = self.register_map(node, "main", kinds, names)
         constant = _int_literal(node.args[0])
-        if constant is not None and constant >= 0:
+        if constant is not None and 0 <= constant < (1 << HIGH_SHIFT):
             return [f"{self.map_ref(main, keys)} = hist({constant});"]
         negative = self.register_map(node, "negative", kinds, names)
+        high = self.register_map(node, "high", kinds, names)
+        negative_high = self.register_map(node, "negative_high", kinds, names)
         value = self.temp("q")
+        limit = 1 << HIGH_SHIFT
+        i = self.indent
         return [
             f"{value} = {self.expr(node.args[0], PREC_ASSIGN)};",
             f"if ({value} < 0) {{",
-            f"{self.indent}{self.map_ref(negative, keys)} = hist(-{value});",
+            f"{i}{value} = -{value};",
+            f"{i}if ({value} < {limit}) {{",
+            f"{i}{i}{self.map_ref(negative, keys)} = hist({value});",
+            f"{i}}} else {{",
+            f"{i}{i}{self.map_ref(negative_high, keys)} = hist({value} >> {HIGH_SHIFT});",
+            f"{i}}}",
+            f"}} else if ({value} < {limit}) {{",
+            f"{i}{self.map_ref(main, keys)} = hist({value});",
             "} else {",
-            f"{self.indent}{self.map_ref(main, keys)} = hist({value});",
+            f"{i}{self.map_ref(high, keys)} = hist({value} >> {HIGH_SHIFT});",
             "}",
         ]
 
@@ -916,7 +939,11 @@ class BpftraceGenerator(Generator):
         if decl is None:
             self.unsupported(f"@{arg.name} is never aggregated in this program", arg, "D_BPFTRACE")
             return None
-        roles = ["main"] + (["negative"] if decl.function == "quantize" else []) + (["sumsq"] if decl.function == "stddev" else [])
+        roles = ["main"]
+        if decl.function == "quantize":
+            roles += ["negative", "high", "negative_high"]
+        elif decl.function == "stddev":
+            roles.append("sumsq")
         return [self.bt_map_name(arg.name, r) for r in roles]
 
     def action_printf(self, node: A.Call) -> str:
@@ -927,16 +954,17 @@ class BpftraceGenerator(Generator):
 
     def printf_parts(self, format_node: A.StrLit, values: list[A.Expr], node: A.Node) -> tuple[str, list[str]]:
         text = format_node.value
-        out_fmt: list[str] = []
+        # Tokens: literal text, or a conversion already in bpftrace spelling.
+        tokens: list[tuple[str, str]] = []
         out_args: list[str] = []
         pos = 0
         remaining = list(values)
         for m in _PRINTF_SPEC.finditer(text):
-            out_fmt.append(text[pos:m.start()].replace("%", "%%"))
+            tokens.append(("text", text[pos:m.start()]))
             pos = m.end()
             conv = m.group("conv")
             if conv == "%":
-                out_fmt.append("%%")
+                tokens.append(("text", "%"))
                 continue
             if m.group("width") == "*" or m.group("prec") == "*":
                 self.unsupported("printf() widths taken from arguments (*) have no bpftrace counterpart", node, "D_BPFTRACE")
@@ -953,7 +981,7 @@ class BpftraceGenerator(Generator):
                 if not (isinstance(arg, A.Ident) and arg.name == "walltimestamp"):
                     self.unsupported("printf(\"%Y\") is lowered for walltimestamp only", arg, "D_BPFTRACE")
                     continue
-                out_fmt.append(spec + "s")
+                tokens.append(("conv", spec + "s"))
                 out_args.append(f"strftime({_bt_string(T.WALLTIME_FORMAT)}, nsecs)")
                 continue
             if conv not in T.PRINTF_SAME:
@@ -962,23 +990,45 @@ class BpftraceGenerator(Generator):
             kind = self.kind_of(arg)
             if conv == "s" and isinstance(arg, A.Call) and arg.func == "strjoin" and spec == "%":
                 # bpftrace cannot concatenate strings, but it can print the pieces side by side.
-                pieces = self._strjoin_pieces(arg)
-                out_fmt.append("%s" * len(pieces))
-                out_args.extend(self.expr(p, PREC_ASSIGN) for p in pieces)
+                for piece in self._strjoin_pieces(arg):
+                    tokens.append(("conv", "%s"))
+                    out_args.append(self.expr(piece, PREC_ASSIGN))
                 continue
-            if kind in ("cgroup", "syscall", "syscall_str"):
+            if kind in ("cgroup", "syscall"):
                 self.unsupported(f"{_d_text(arg)} is a number in bpftrace ({kind} id): it can be an aggregation key, "
                                  "not printed as a string", arg, "D_BPFTRACE")
                 continue
             if kind in ("stack", "ustack") and conv != "s":
                 self.unsupported("stacks print with %s only", arg, "D_BPFTRACE")
                 continue
-            out_fmt.append(spec + ("d" if conv == "i" else conv))
+            tokens.append(("conv", spec + ("d" if conv == "i" else conv)))
             out_args.append(self.expr(arg, PREC_ASSIGN))
-        out_fmt.append(text[pos:].replace("%", "%%"))
+        tokens.append(("text", text[pos:]))
         if remaining:
             self.unsupported("printf(): more arguments than conversions", node, "D_BPFTRACE")
-        return _bt_string("".join(out_fmt)), out_args
+        return _bt_string(self._bt_format(tokens, node)), out_args
+
+    def _bt_format(self, tokens: list[tuple[str, str]], node: A.Node) -> str:
+        """Join format tokens the way bpftrace 0.17 reads them.
+
+        bpftrace passes the text up to its last conversion through snprintf (where a
+        literal % is %%) but prints the text after it as is (where %% stays %%).
+        """
+        last_conv = max((i for i, (kind, _) in enumerate(tokens) if kind == "conv"), default=-1)
+        out = []
+        for i, (kind, value) in enumerate(tokens):
+            if kind == "conv":
+                out.append(value)
+            elif i < last_conv:
+                out.append(value.replace("%", "%%"))
+            else:
+                out.append(value)
+        joined = "".join(out)
+        tail = "".join(v for i, (k, v) in enumerate(tokens) if i > last_conv)
+        if re.search(r"%[-+ #0-9.a-zA-Z%]", tail):
+            self.unsupported("a literal % followed by a conversion character after printf()'s last conversion "
+                             "cannot be written for bpftrace 0.17", node, "D_BPFTRACE")
+        return joined
 
     def _strjoin_pieces(self, node: A.Expr) -> list[A.Expr]:
         if isinstance(node, A.Call) and node.func == "strjoin" and len(node.args) == 2:
