@@ -108,6 +108,14 @@ def assoc_array() -> Any:
     return AssocArray()
 
 
+def variable() -> Any:
+    """Declare a global D variable at module level: ``started = variable()``.
+
+    A clause that assigns it says ``global started`` first, as Python requires.
+    """
+    return 0
+
+
 class Duration:
     """Parameter type: a time such as ``"10ms"``, given to D as integer nanoseconds."""
 
@@ -453,7 +461,7 @@ const: Any = _Constants()
 # Spelled out (not computed) so that linters and editors resolve `import *`.
 __all__ = [  # noqa: RUF022 - grouped by kind, as documented
     # declarations and scopes
-    "probe", "aggregation", "assoc_array", "param", "options", "Duration", "Identifier",
+    "probe", "aggregation", "assoc_array", "variable", "param", "options", "Duration", "Identifier",
     "NotCompiled", "self", "this", "const", "target", "cast", "dot", "deref", "stringof",
     # built-in variables
     "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6", "arg7", "arg8", "arg9", "args",

@@ -215,6 +215,7 @@ class _Compiler:
         self.pragmas: list[A.Pragma] = []
         self.functions: list[py.FunctionDef] = []
         self.docstring: str | None = None
+        self.declared_global: set[str] = set()  # `global x` seen in the current clause
 
     # ------------------------------------------------------------------ driver
 
@@ -277,7 +278,12 @@ class _Compiler:
         return byte_offset + 1
 
     def _error(self, code: str, message: str, node: py.AST | None) -> None:
-        self.diagnostics.append(Diagnostic(code, message, self._span(node)))
+        span = self._span(node)
+        if span is not None and span.end_line != span.line and 1 <= span.line <= len(self.lines):
+            # A `for` or `while` spans its whole body: underline its first line only.
+            end_col = len(self.lines[span.line - 1].rstrip()) + 1
+            span = A.Span(span.file, span.line, span.col, span.line, end_col)
+        self.diagnostics.append(Diagnostic(code, message, span))
 
     def _fail(self, code: str, message: str, node: py.AST | None) -> Any:
         self._error(code, message, node)
@@ -352,10 +358,10 @@ class _Compiler:
         if called == "aggregation":
             self._declare(name, _Symbol("aggregation"), node)
             self.aggregations[name] = self._aggregation(name, value)  # type: ignore[arg-type]
-        elif called == "assoc_array":
+        elif called in ("assoc_array", "variable"):
             if value.args or value.keywords:  # type: ignore[union-attr]
-                self._fail("PY_DECL", "assoc_array() takes no arguments", value)
-            self._declare(name, _Symbol("array"), node)
+                self._fail("PY_DECL", f"{called}() takes no arguments", value)
+            self._declare(name, _Symbol("array" if called == "assoc_array" else "global"), node)
         elif called == "param":
             spec = self._param(name, value)  # type: ignore[arg-type]
             self._declare(name, _Symbol("param"), node)
@@ -365,8 +371,8 @@ class _Compiler:
             if constant is None:
                 self._fail(
                     "PY_DECL",
-                    f"`{name} = ...` must be aggregation(), assoc_array(), param(...), META or an "
-                    "int or string constant",
+                    f"`{name} = ...` must be aggregation(), assoc_array(), variable(), param(...), "
+                    "META or an int or string constant",
                     value,
                 )
             self._declare(name, _Symbol("const", value=constant), node)
@@ -584,6 +590,7 @@ class _Compiler:
         body = list(function.body)
         if body and _is_docstring(body[0]):
             body = body[1:]
+        self.declared_global = set()
         return A.Clause(probes, predicate, self._statements(body), span=self._span(function))
 
     def _decorator(self, function: py.FunctionDef) -> tuple[list[A.ProbeDesc], A.Expr | None]:
@@ -675,6 +682,12 @@ class _Compiler:
         if isinstance(node, py.If):
             other = self._statements(node.orelse) if node.orelse else None
             return [A.If(self._expr(node.test), self._statements(node.body), other, span=span)]
+        if isinstance(node, py.Global):
+            for name in node.names:
+                if self.symbols.get(name, _Symbol("")).kind != "global":
+                    self._fail("PY_ASSIGN", f"`{name}` is not declared at module level as `{name} = variable()`", node)
+                self.declared_global.add(name)
+            return []
         what = _STATEMENT_NAMES.get(type(node), type(node).__name__)
         self._fail("PY_UNSUPPORTED", f"{what} is not supported in a probe clause", node)
         return []
@@ -723,13 +736,21 @@ class _Compiler:
         return [self._expr(index)]
 
     def _target(self, target: py.expr) -> A.Expr:
-        """An assignable place: self.x, this.x, or an associative array element."""
+        """An assignable place: self.x, this.x, a global, or an associative array element."""
         if isinstance(target, py.Attribute) and self._scope_of(target) in ("self", "this"):
             return self._expr(target)
         if isinstance(target, py.Subscript) and isinstance(target.value, py.Name):
             symbol = self.symbols.get(target.value.id)
             if symbol is not None and symbol.kind == "array":
                 return self._expr(target)
+        if isinstance(target, py.Name) and self.symbols.get(target.id, _Symbol("")).kind == "global":
+            if target.id not in self.declared_global:
+                self._fail(
+                    "PY_ASSIGN",
+                    f"assigning `{target.id}` makes it a Python local: say `global {target.id}` first",
+                    target,
+                )
+            return A.Ident(target.id, span=self._span(target))
         if isinstance(target, py.Name):
             self._fail(
                 "PY_ASSIGN",
@@ -739,7 +760,7 @@ class _Compiler:
             )
         if self._aggregation_target(target) is not None:
             self._fail("PY_AGG", "an aggregation takes `=` with an aggregating function, e.g. count()", target)
-        self._fail("PY_ASSIGN", "a script assigns only self.x, this.x and assoc_array elements", target)
+        self._fail("PY_ASSIGN", "a script assigns only self.x, this.x, variables and assoc_array elements", target)
         raise AssertionError("unreachable")
 
     def _aug_assign(self, node: py.AugAssign) -> A.Stmt:
@@ -820,6 +841,8 @@ class _Compiler:
             )
         if symbol is not None and symbol.kind == "array":
             self._fail("PY_ASSIGN", f"`{node.id}` is an associative array: index it, {node.id}[key]", node)
+        if symbol is not None and symbol.kind == "global":
+            return A.Ident(node.id, span=span)
         resolved = self._api_name(node.id)
         if resolved in api.VARIABLES:
             return A.Ident(resolved, span=span)  # type: ignore[arg-type]

@@ -205,6 +205,43 @@ def clause():
     assert "@calls[execname] = count();" in to_d(compile_source(source).program)
 
 
+def test_global_variables_need_a_declaration_and_python_global():
+    source = """\
+from dtscope.dscript.api import printf, probe, timestamp, variable
+
+started = variable()
+events = variable()
+
+
+@probe("BEGIN")
+def begin():
+    global started
+    started = timestamp
+
+
+@probe("syscall:::entry")
+def count_it():
+    global events
+    events += 1
+
+
+@probe("END")
+def end():
+    global events
+    printf("%d events in %d ns\\n", events, timestamp - started)
+    del events
+"""
+    program = compile_source(source).program
+    text = to_d(program)
+    assert "started = timestamp;" in text and "events += 1;" in text and "events = 0;" in text
+    assert 'printf("%d events in %d ns\\n", events, timestamp - started);' in text
+    assert_valid(program)
+    with pytest.raises(DiagnosticError, match="say `global events` first"):
+        compile_source(source.replace("    global events\n    events += 1", "    events += 1"))
+    with pytest.raises(DiagnosticError, match="not declared at module level"):
+        compile_source(source.replace("    global started\n", "    global nope\n"))
+
+
 def test_spans_point_into_the_python_file():
     program = compile_body("self.ts = timestamp").program
     statement = program.clauses[0].body[0]
@@ -266,7 +303,10 @@ def test_unsupported_body_is_an_error_at_the_python_position(body, code, col, wo
     # The formatted message names file:line:col and shows the offending line.
     formatted = caught.value.format()
     assert formatted.startswith(f"bad.py:{BODY_LINE}:{col}: error: ")
-    assert body.splitlines()[0] in formatted
+    first_line = body.splitlines()[0]
+    assert first_line in formatted
+    if "\n" in body:  # a compound statement: the caret underlines its first line
+        assert formatted.endswith("^" + "~" * (len(first_line) - 1))
 
 
 def test_every_error_is_reported_at_once():
