@@ -7,7 +7,9 @@ resolve, editors complete the names and linters find nothing undefined. Importin
 or a script, has no side effects; calling a D function from Python raises
 :class:`NotCompiled`, because D functions only mean something inside the kernel.
 
-    from dtscope.dscript.api import aggregation, probe, quantize, self, timestamp, zonename
+    from dtscope.dscript.api import (
+        aggregation, probe, probefunc, quantize, self, timestamp, zonename,
+    )
 
     latency = aggregation(units="ns", labels=["zone", "syscall"])
 
