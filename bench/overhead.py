@@ -1,0 +1,199 @@
+"""Tracing overhead: hand-written bpftrace vs the same measurement written in D, run by dtscope.
+
+Part 1 (in-kernel overhead). A syscall-heavy workload (``dd bs=1``: two syscalls per
+byte) runs three ways: untraced, under a hand-written bpftrace program counting its
+syscalls by number, and under ``dtscope run`` of the D script counting them by
+``probefunc``. Each way runs ``--rounds`` times, interleaved so that background load
+hits all three alike; we compare the workload's own CPU time (user + system, from
+``wait4``), which is where a probe's cost lands. Overhead = traced / untraced - 1.
+
+Part 2 (dtscope's own CPU). ``dtscope``'s collector runs in this process, writing a
+JSONL file at a 1 s interval, while a workload keeps 10,000 distinct keys busy; we
+report this process's CPU time (not bpftrace's) as a share of one core.
+
+Run as root:  .venv/bin/python bench/overhead.py [--rounds 5] [--bytes 1000000]
+Targets (issue 4): in-kernel overhead ratio <= 1.10; dtscope's user-space CPU < 2% of a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+
+HAND_WRITTEN = textwrap.dedent(
+    """
+    BEGIN { printf("ready\\n"); }
+    tracepoint:raw_syscalls:sys_enter /comm == "dd"/ { @[args->id] = count(); }
+    """
+)
+D_SCRIPT = textwrap.dedent(
+    """
+    BEGIN { printf("ready\\n"); }
+    syscall:::entry /execname == "dd"/ { @[probefunc] = count(); }
+    """
+)
+KEYS_D = "syscall::lseek:entry /arg0 == 99/ { @[execname, arg1] = count(); }\n"
+KEYS = 10_000
+
+
+def workload_cpu(nbytes: int) -> tuple[float, float]:
+    """Run dd once: (cpu seconds of dd, wall seconds)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", f"count={nbytes}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit("dd failed")
+    proc.returncode = 0
+    return usage.ru_utime + usage.ru_stime, wall
+
+
+class Tracer:
+    """A tracer process started in the background; ready once it printed "ready"."""
+
+    def __init__(self, cmd: list[str]):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 60
+        for line in self.proc.stdout:
+            if "ready" in line:
+                break
+            if time.monotonic() > deadline:
+                break
+        else:
+            raise SystemExit(f"{cmd[0]} did not start: {self.proc.stderr.read()}")
+        # Keep its pipe drained so that it never blocks on output.
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def in_kernel_overhead(rounds: int, nbytes: int, workdir: str) -> dict[str, list[float]]:
+    hand = os.path.join(workdir, "hand.bt")
+    with open(hand, "w") as fh:
+        fh.write(HAND_WRITTEN)
+    script = os.path.join(workdir, "syscalls.d")
+    with open(script, "w") as fh:
+        fh.write(D_SCRIPT)
+    bpftrace = shutil.which("bpftrace") or "bpftrace"
+    dtscope = [sys.executable, "-m", "dtscope", "run", script, "-o", os.path.join(workdir, "run.jsonl")]
+    results: dict[str, list[float]] = {"untraced": [], "bpftrace": [], "dtscope": []}
+    walls: dict[str, list[float]] = {"untraced": [], "bpftrace": [], "dtscope": []}
+    for number in range(rounds):
+        for way in ("untraced", "bpftrace", "dtscope"):
+            tracer = None
+            if way == "bpftrace":
+                tracer = Tracer([bpftrace, hand])
+            elif way == "dtscope":
+                tracer = Tracer(dtscope)
+            try:
+                cpu, wall = workload_cpu(nbytes)
+            finally:
+                if tracer:
+                    tracer.stop()
+            results[way].append(cpu)
+            walls[way].append(wall)
+        print(f"  round {number + 1}/{rounds}: " + "  ".join(
+            f"{way} {results[way][-1]:.3f}s cpu / {walls[way][-1]:.3f}s wall" for way in results), flush=True)
+    return results
+
+
+def collector_cpu(seconds: float, workdir: str) -> tuple[float, int, int]:
+    """dtscope's own CPU share at a 1 s interval with KEYS keys: (share of a core, snapshots, rows)."""
+    from dtscope.collectors.base import RunOptions
+    from dtscope.collectors.output import open_writer
+    from dtscope.collectors.session import run_stream
+    from dtscope.scripts import load_script
+
+    path = os.path.join(workdir, "keys.d")
+    with open(path, "w") as fh:
+        fh.write(KEYS_D)
+    # The key workload: every key once per pass, a pass every 0.5 s.
+    workload = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import os, time
+            fd = os.dup2(os.open('/dev/null', os.O_RDONLY), 99)
+            end = time.time() + {seconds + 5}
+            while time.time() < end:
+                start = time.time()
+                for key in range({KEYS}):
+                    os.lseek(fd, key, 0)
+                time.sleep(max(0.0, 0.5 - (time.time() - start)))
+        """)],
+    )
+    try:
+        script = load_script(path)
+        options = RunOptions(duration=seconds, interval=1.0, on_output=lambda line: None)
+        stream = run_stream(script, "bpftrace", options)
+        snapshots = rows = 0
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        started = time.monotonic()
+        with open_writer(os.path.join(workdir, "keys.jsonl")) as writer:
+            for snap in stream:
+                if snapshots == 0:  # start the clock at the first snapshot: startup is not steady state
+                    before = resource.getrusage(resource.RUSAGE_SELF)
+                    started = time.monotonic()
+                writer.write(snap)
+                snapshots += 1
+                rows = max(rows, len(snap.rows))
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        elapsed = time.monotonic() - started
+    finally:
+        workload.kill()
+        workload.wait()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu / elapsed, snapshots, rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--bytes", type=int, default=1_000_000, help="dd bytes per run (2 syscalls each)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the 10,000-key run")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("overhead.py needs root (bpftrace)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="dtscope-bench-") as workdir:
+        print(f"in-kernel overhead: dd bs=1 count={args.bytes} ({2 * args.bytes} syscalls), {args.rounds} rounds")
+        results = in_kernel_overhead(args.rounds, args.bytes, workdir)
+        base = median(results["untraced"])
+        hand = median(results["bpftrace"]) / base - 1
+        ours = median(results["dtscope"]) / base - 1
+        print(f"  median workload CPU: untraced {base:.3f}s, bpftrace {median(results['bpftrace']):.3f}s, "
+              f"dtscope {median(results['dtscope']):.3f}s")
+        print(f"  overhead: hand-written bpftrace {hand:+.1%}, dtscope (D) {ours:+.1%}, "
+              f"ratio {ours / hand if hand > 0 else float('nan'):.3f} (target <= 1.10)")
+        print(f"dtscope user-space CPU: 1 s interval, {KEYS} keys, {args.seconds:g} s")
+        share, snapshots, rows = collector_cpu(args.seconds, workdir)
+        print(f"  {share:.2%} of one core over {snapshots} snapshots of up to {rows} rows (target < 2%)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
