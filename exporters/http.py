@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import html
 import socket
 import ssl
@@ -98,12 +97,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
+            compressed = "gzip" in self.headers.get("Accept-Encoding", "")
             try:
-                body = self.server.exposition.render()
+                body = self.server.exposition.render(compressed)
             except Exception as err:  # noqa: BLE001 - a scrape reports the failure, the server lives
                 self._send(500, f"error rendering metrics: {err}\n".encode(), "text/plain", head)
                 return
-            self._send(200, body, Exposition.CONTENT_TYPE, head, compress=True)
+            self._send(200, body, Exposition.CONTENT_TYPE, head,
+                       {"Content-Encoding": "gzip"} if compressed else None)
         elif path == "/":
             self._send(200, self._index(), "text/html; charset=utf-8", head)
         else:
@@ -143,10 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
         return page.encode()
 
     def _send(self, status: int, body: bytes, content_type: str, head: bool,
-              extra: dict[str, str] | None = None, compress: bool = False) -> None:
-        if compress and "gzip" in self.headers.get("Accept-Encoding", ""):
-            body = gzip.compress(body, compresslevel=1)  # level 1: 5x smaller, cheap
-            extra = {**(extra or {}), "Content-Encoding": "gzip"}
+              extra: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

@@ -7,15 +7,18 @@ tests check what a scraper would read, not our internal state.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import io
 import math
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from dtscope.collectors.model import AggInfo, AggRow, Bucket, Snapshot, read_jsonl, write_jsonl
 from dtscope.exporters.prometheus import (
     Exposition,
+    ScriptCollector,
     ScriptMetrics,
     bucket_upper_bound,
     label_for_key,
@@ -288,8 +291,41 @@ def test_rendering_is_cached_until_a_snapshot_arrives():
     m = ScriptMetrics("t")
     exposition = Exposition([m], process_metrics=False)
     m.apply(snap([AggRow("n", "count", (), 1)]))
-    first = exposition.data(m)
-    assert exposition.data(m) is first
+    first = exposition.data(m)[0]
+    assert exposition.data(m)[0] is first
     m.apply(snap([AggRow("n", "count", (), 1)], seq=1))
-    assert exposition.data(m) is not first
-    assert b"dtscope_t_n_total 2.0" in exposition.data(m)
+    assert exposition.data(m)[0] is not first
+    assert b"dtscope_t_n_total 2.0" in exposition.data(m)[0]
+
+
+def test_compressed_exposition_is_gzip_members_that_read_as_one():
+    m = ScriptMetrics("t")
+    m.apply(snap([AggRow("n", "count", ("x",), 3)]))
+    exposition = Exposition([m, ScriptMetrics("u")])
+    text = gzip.decompress(exposition.render(compressed=True))
+    assert b'dtscope_t_n_total{key0="x"} 3.0' in text
+    assert b'dtscope_up{script="u"}' in text
+    assert text.count(b"# TYPE dtscope_up gauge") == 1
+
+
+def test_fast_text_is_byte_identical_to_the_client_library():
+    """render_text() is an optimisation of generate_latest(ScriptCollector): same bytes."""
+    m = ScriptMetrics("t", units={"sz": "bytes"})
+    infos = [AggInfo("lat", "quantize", ["zonename", "probefunc"], "ns"),
+             AggInfo("calls", "count", ["execname", "pid"]),
+             AggInfo("neg", "lquantize", ["le"]),
+             AggInfo("sz", "sum", ["self->fd"])]
+    for seq in range(3):
+        m.apply(snap([
+            AggRow("lat", "quantize", ("global", "read"), 3, [Bucket(1024, 2048, 2), Bucket(1 << (20 + seq), 2 << (20 + seq), 1)]),
+            AggRow("lat", "quantize", ('z"1', "write"), 1, [Bucket(0, 1, 1)]),
+            AggRow("calls", "count", ('we"ird\\x\nnl', 12), 5),
+            AggRow("calls", "count", ("bash", 10 + seq), 1),
+            AggRow("neg", "lquantize", ("a",), 3, [Bucket(None, -5, 1), Bucket(0, 5, 2)]),
+            AggRow("sz", "sum", (3,), 123456789012),
+            AggRow("", "avg", (), 2.5),
+            AggRow("mx", "max", ("k",), -7),
+        ], infos, seq))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ScriptCollector(m))
+    assert m.render_text().encode() == generate_latest(registry)
