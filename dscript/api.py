@@ -155,10 +155,10 @@ class _Scope:
         return 0  # D reads an unset variable as zero
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise _not_compiled(self._name)  # type: ignore[attr-defined]
+        raise _not_compiled(self._name)
 
     def __delattr__(self, name: str) -> None:
-        raise _not_compiled(self._name)  # type: ignore[attr-defined]
+        raise _not_compiled(self._name)
 
 
 self: Any = _Scope("self")

@@ -585,8 +585,8 @@ class _Compiler:
         args = function.args
         if args.args or args.posonlyargs or args.kwonlyargs or args.vararg or args.kwarg:
             self._error("PY_UNSUPPORTED", "a probe function takes no arguments", function.args.args[0] if args.args else function)
-        if function.returns is not None:
-            self._error("PY_UNSUPPORTED", "a probe function returns nothing", function.returns)
+        if function.returns is not None and not _is_none(function.returns):
+            self._error("PY_UNSUPPORTED", "a probe function returns nothing: `-> None` or no annotation", function.returns)
         body = list(function.body)
         if body and _is_docstring(body[0]):
             body = body[1:]

@@ -166,7 +166,7 @@ def traced():
 
 
 @probe("BEGIN", when=execname != "x")
-def begin():
+def begin() -> None:
     pass
 """
     program = compile_source(source, "p.py").program
@@ -340,6 +340,7 @@ MODULE_ERRORS = [
     ('@probe("syscall::{zone}:entry")\ndef f():\n    pass', "PY_PROBE", "only int, Duration"),
     ('@probe("syscall::{nope}:entry")\ndef f():\n    pass', "PY_PROBE", "parameter or constant"),
     ('@probe("BEGIN")\ndef f(a):\n    pass', "PY_UNSUPPORTED", "no arguments"),
+    ('@probe("BEGIN")\ndef f() -> int:\n    pass', "PY_UNSUPPORTED", "returns nothing"),
     ('@probe("BEGIN")\n@probe("END")\ndef f():\n    pass', "PY_UNSUPPORTED", "one @probe"),
     ("META = {'nme': 'x'}", "PY_META", "unknown META key"),
     ("META = dict(units={'lat': 'parsecs'})", "PY_META", "units must be"),
