@@ -216,3 +216,79 @@ def test_prometheus_scrapes_exact_counts_and_survives_a_tracer_kill(tmp_path):
         supervisor.join(timeout=15)
         server.shutdown()
         prometheus.stop()
+
+
+def scrape_value(port: int, sample: str) -> float | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def children_of(pid: int) -> list[tuple[int, bytes]]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(b")") + 2 :].split()[1]) == pid:
+                found.append((int(entry), stat[stat.find(b"(") + 1 : stat.rfind(b")")]))
+    return found
+
+
+@pytest.mark.tracing
+def test_dtscope_export_command_counts_a_d_script_exactly_and_stops_on_sigterm(tmp_path):
+    pytest.importorskip("dtscope.dscript.bpftrace")
+    script = tmp_path / "calls.d"
+    script.write_text("syscall::getppid:entry\n{\n  @calls[pid] = count();\n}\n")
+    port = free_port()
+    exporter = subprocess.Popen(
+        [sys.executable, "-m", "dtscope", "export", str(script), "--listen", f"127.0.0.1:{port}",
+         "--interval", "500ms"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    workload = subprocess.Popen([sys.executable, "-c", WORKLOAD], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: scrape_value(port, 'dtscope_up{script="calls"}') == 1, 30, "the tracer to run")
+        snapshots = 'dtscope_snapshots_total{script="calls"}'
+        # The child's own start-up made a few getppid calls: count from a baseline taken
+        # once those are in, and start the burst right after a snapshot.
+        wait_for(lambda: scrape_value(port, snapshots), 10, "a snapshot")
+        first = scrape_value(port, snapshots)
+        wait_for(lambda: scrape_value(port, snapshots) >= first + 2, 10, "two more snapshots", 0.01)
+        sample = f'dtscope_calls_calls_total{{pid="{workload.pid}"}}'
+        baseline = scrape_value(port, sample) or 0
+        seen = scrape_value(port, snapshots)
+        wait_for(lambda: scrape_value(port, snapshots) > seen, 10, "a snapshot", 0.005)
+        workload.stdin.write("go 4321 0\n")
+        workload.stdin.flush()
+        assert workload.stdout.readline() == "done\n"
+        wait_for(lambda: scrape_value(port, sample) == baseline + 4321, 10, f"{sample} == +4321")
+        time.sleep(1.5)  # and it stays there
+        assert scrape_value(port, sample) == baseline + 4321
+
+        tracers = [pid for pid, comm in children_of(exporter.pid) if comm == b"bpftrace"]
+        assert len(tracers) == 1
+        stopping = time.monotonic()
+        exporter.send_signal(signal.SIGTERM)
+        assert exporter.wait(timeout=20) == 0
+        assert time.monotonic() - stopping < 10
+        # the tracer was ended and reaped with the exporter, not left behind
+        wait_for(lambda: not os.path.exists(f"/proc/{tracers[0]}"), 5, "the tracer to be gone")
+    finally:
+        workload.stdin.close()
+        workload.wait(timeout=10)
+        if exporter.poll() is None:
+            exporter.kill()
+            exporter.wait()
+        _, err = exporter.communicate()
+    assert "Traceback" not in err, err
