@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Union
+from typing import Any, Iterator, NamedTuple, Union
 
 
 # --------------------------------------------------------------------------- positions
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A source range. Lines and columns are 1-based; ``end_*`` is exclusive."""
 
     file: str
@@ -33,6 +32,9 @@ class Span:
         return f"{self.file}:{self.line}:{self.col}"
 
 
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _span_field() -> Any:
     return field(default=None, compare=False, repr=False, kw_only=True)
 
@@ -42,20 +44,28 @@ class Node:
     span: Span | None = _span_field()
 
     def children(self) -> Iterator["Node"]:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        cls = type(self)
+        names = _CHILD_FIELDS.get(cls)
+        if names is None:
+            names = _CHILD_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name != "span")
+        for name in names:
+            value = getattr(self, name)
             if isinstance(value, Node):
                 yield value
-            elif isinstance(value, (list, tuple)):
+            elif isinstance(value, list):
                 for item in value:
                     if isinstance(item, Node):
                         yield item
 
     def walk(self) -> Iterator["Node"]:
         """This node and every node below it, depth first, in source order."""
-        yield self
-        for child in self.children():
-            yield from child.walk()
+        stack: list[Node] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            kids = list(node.children())
+            kids.reverse()
+            stack.extend(kids)
 
 
 # --------------------------------------------------------------------------- types

@@ -23,8 +23,28 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-from lark import Token
 from lark.lexer import Lexer
+
+
+class Token:
+    """A token: its terminal name, text and position (1-based line and column)."""
+
+    __slots__ = ("type", "value", "pos", "line", "column", "end_line", "end_column")
+
+    def __init__(self, type_: str, value: str, pos: int, line: int, column: int, end_line: int, end_column: int):
+        self.type = type_
+        self.value = value
+        self.pos = pos
+        self.line = line
+        self.column = column
+        self.end_line = end_line
+        self.end_column = end_column
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Token({self.type!r}, {self.value!r}, {self.line}:{self.column})"
 
 # ---------------------------------------------------------------- vocabulary
 
@@ -58,6 +78,7 @@ NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]")
 STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"', re.S)
 CHAR = re.compile(r"'((?:[^'\\\n]|\\.)+)'", re.S)
 SPACE = re.compile(r"[ \t\r\f\v]+")
+BLANK = re.compile(r"(?:[ \t\r\f\v\n]+|/\*.*?\*/|//[^\n]*|\\\n)+", re.S)
 LINE_MARKER = re.compile(r'#\s*(?:line\s+)?(\d+)(?:\s+"((?:[^"\\]|\\.)*)")?[^\n]*')
 KSYM = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)?`([A-Za-z_][A-Za-z0-9_]*)")
 MACRO = re.compile(r"(\$\$?)([0-9]+|[A-Za-z_][A-Za-z0-9_]*)")
@@ -78,6 +99,20 @@ OPERATOR_CLASSES = {
     "<<": "SHIFT_OP", ">>": "SHIFT_OP",
     "++": "INCDEC", "--": "INCDEC",
 }
+
+EXPRESSION_TOKEN = re.compile(
+    r"(?P<ksym>[A-Za-z_][A-Za-z0-9_.]*`[A-Za-z_][A-Za-z0-9_]*|`[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<num>(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFlL]?|[0-9]+[eE][+-]?[0-9]+[fFlL]?"
+    r"|0[xX][0-9a-fA-F]+[uUlL]*|[0-9]+[uUlL]*)"
+    r'|(?P<str>"(?:[^"\\\n]|\\.)*")'
+    r"|(?P<chr>'(?:[^'\\\n]|\\.)+')"
+    r"|(?P<agg>@(?:[A-Za-z_][A-Za-z0-9_]*)?)"
+    r"|(?P<macro>\$\$?(?:[0-9]+|[A-Za-z_][A-Za-z0-9_]*))"
+    r"|(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + ")",
+    re.S,
+)
+TOKEN_KINDS = {"ksym": "KSYM", "agg": "AGG", "macro": "MACRO"}
 
 ASSIGNED_NAME = re.compile(r"(?<![\w>.])([A-Za-z_]\w*_t)\s*(?:=(?!=)|\+=|-=|\+\+|--|\[)")
 TYPEDEF_START = re.compile(r"\btypedef\b")
@@ -108,6 +143,8 @@ class LineMap:
     marks: list[tuple[int, str, int]] = field(default_factory=list)
 
     def locate(self, line: int) -> tuple[str, int]:
+        if not self.marks:
+            return self.filename, line
         file, base_text, base_src = self.filename, 1, 1
         for text_line, mark_file, src_line in self.marks:
             if text_line > line:
@@ -133,7 +170,7 @@ def scan_type_names(text: str) -> set[str]:
                 depth -= 1
             elif ch == ";" and depth <= 0:
                 break
-            elif depth == 0 and (ch.isalpha() or ch == "_"):
+            elif depth == 0 and ch in IDENT_START:
                 m = IDENT.match(text, i)
                 last_ident = m.group(0)
                 i = m.end()
@@ -151,6 +188,9 @@ def assigned_names(text: str) -> set[str]:
 
 # ---------------------------------------------------------------- the lexer
 
+
+IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+DIGITS = frozenset("0123456789")
 
 TOP, AFTER_SPEC, PRED, AFTER_PRED, BODY, DECL = range(6)
 CURRENT = threading.local()
@@ -212,10 +252,13 @@ class DTokenizer:
 
     def make(self, type_: str, value: str, start: int, end: int | None = None) -> Token:
         end = self.pos if end is None else end
-        tok = Token(type_, value, start, self.line, start - self.line_start + 1)
-        tok.end_pos = end
-        tok.end_line = self.line
-        tok.end_column = end - self.line_start + 1
+        line_start = self.line_start
+        if line_start > start:  # the token spans lines (a pragma with continuations)
+            line_start = self.text.rfind("\n", 0, start) + 1
+            line = self.text.count("\n", 0, start) + 1
+        else:
+            line = self.line
+        tok = Token(type_, value, start, line, start - line_start + 1, self.line, end - self.line_start + 1)
         self.prev = type_
         self.prev_value = value
         self.before_last = self.last
@@ -223,31 +266,23 @@ class DTokenizer:
         return tok
 
     def skip_blank(self) -> None:
-        """Skips white space, comments and (at the top) preprocessor line markers."""
+        """Skips white space, comments and preprocessor line markers (``# 12 "f.d"``)."""
         text = self.text
-        n = len(text)
-        while self.pos < n:
+        while True:
+            m = BLANK.match(text, self.pos)
+            if m is not None:
+                end = m.end()
+                newlines = text.count("\n", self.pos, end)
+                if newlines:
+                    self.line += newlines
+                    self.line_start = text.rfind("\n", self.pos, end) + 1
+                self.pos = end
+            if self.pos >= len(text):
+                return
             ch = text[self.pos]
-            if ch == "\n":
-                self.pos += 1
-                self.line += 1
-                self.line_start = self.pos
-            elif ch in " \t\r\f\v":
-                self.pos = SPACE.match(text, self.pos).end()
-            elif ch == "\\" and text.startswith("\\\n", self.pos):
-                self.pos += 2
-                self.line += 1
-                self.line_start = self.pos
-            elif text.startswith("/*", self.pos):
-                end = text.find("*/", self.pos + 2)
-                if end < 0:
-                    raise self.error("unterminated comment: '/*' has no closing '*/'", width=2)
-                self.count_lines(self.pos, end + 2)
-                self.pos = end + 2
-            elif text.startswith("//", self.pos):
-                end = text.find("\n", self.pos)
-                self.pos = n if end < 0 else end
-            elif ch == "#" and self.at_line_start() and not text.startswith("#pragma", self.pos):
+            if ch == "/" and text.startswith("/*", self.pos):
+                raise self.error("unterminated comment: '/*' has no closing '*/'", width=2)
+            if ch == "#" and self.at_line_start() and not text.startswith("#pragma", self.pos):
                 m = LINE_MARKER.match(text, self.pos)
                 if m is None:
                     word = re.match(r"#\s*\w*", text[self.pos :]).group(0)
@@ -259,8 +294,8 @@ class DTokenizer:
                 # "# 12 "file.d"": the next line is line 12 of file.d.
                 self.marks.append((self.line + 1, m.group(2) or "", int(m.group(1))))
                 self.pos = m.end()
-            else:
-                return
+                continue
+            return
 
     def at_line_start(self) -> bool:
         return self.text[self.line_start : self.pos].strip() == ""
@@ -370,72 +405,47 @@ class DTokenizer:
             return True
         if IDENT.fullmatch(word) and self.is_type_name(word):
             nxt = self.next_significant_char(end)
-            return nxt.isalpha() or nxt in "_*(`"
+            return nxt != "" and (nxt in IDENT_START or nxt in "*(`")
         return False
 
     def expression_token(self) -> Token:
         text, start = self.text, self.pos
-        ch = text[start]
-
-        if ch.isalpha() or ch == "_":
-            m = KSYM.match(text, start)
-            if m is not None:
-                self.pos = m.end()
-                return self.make("KSYM", m.group(0), start)
-            m = IDENT.match(text, start)
-            self.pos = m.end()
-            return self.word_token(m.group(0), start)
-
-        if ch.isdigit() or (ch == "." and start + 1 < len(text) and text[start + 1].isdigit()):
-            m = NUMBER.match(text, start)
-            end = m.end()
+        m = EXPRESSION_TOKEN.match(text, start)
+        if m is None:
+            return self.bad_token(start)
+        kind = m.lastgroup
+        value = m.group(kind)
+        self.pos = end = m.end()
+        if kind == "op":
+            return self.operator_token(value, start)
+        if kind == "word":
+            return self.word_token(value, start)
+        if kind == "num":
             if end < len(text) and NUMBER_TAIL.match(text, end):
                 bad = re.compile(r"[A-Za-z0-9_.]+").match(text, start).group(0)
-                raise self.error(f"invalid number '{bad}'", width=len(bad))
-            self.pos = end
-            return self.make("FLOAT" if m.group("float") else "INT", m.group(0), start)
+                raise self.error(f"invalid number '{bad}'", pos=start, width=len(bad))
+            is_float = "." in value or (value[:2] not in ("0x", "0X") and ("e" in value or "E" in value))
+            return self.make("FLOAT" if is_float else "INT", value, start)
+        if kind == "str":
+            if "\n" in value:
+                self.count_lines(start, end)
+            return self.make("STRING", value[1:-1], start)
+        if kind == "chr":
+            return self.make("CHAR", value[1:-1], start)
+        return self.make(TOKEN_KINDS[kind], value, start)
 
+    def bad_token(self, start: int) -> Token:
+        ch = self.text[start]
         if ch == '"':
-            m = STRING.match(text, start)
-            if m is None:
-                raise self.error("unterminated string: '\"' has no closing quote on this line")
-            self.pos = m.end()
-            self.count_lines(start, self.pos)
-            return self.make("STRING", m.group(1), start)
-
+            raise self.error("unterminated string: '\"' has no closing quote on this line")
         if ch == "'":
-            m = CHAR.match(text, start)
-            if m is None:
-                raise self.error("unterminated or empty character constant")
-            self.pos = m.end()
-            return self.make("CHAR", m.group(1), start)
-
+            raise self.error("unterminated or empty character constant")
         if ch == "`":
-            m = KSYM.match(text, start)
-            if m is None:
-                raise self.error("'`' must be followed by a kernel symbol name")
-            self.pos = m.end()
-            return self.make("KSYM", m.group(0), start)
-
-        if ch == "@":
-            m = AGG.match(text, start)
-            self.pos = m.end()
-            return self.make("AGG", m.group(0), start)
-
+            raise self.error("'`' must be followed by a kernel symbol name")
         if ch == "$":
-            m = MACRO.match(text, start)
-            if m is None:
-                raise self.error("'$' must be followed by a macro variable name ($1, $target, $pid...)")
-            self.pos = m.end()
-            return self.make("MACRO", m.group(0), start)
-
-        m = OPERATOR.match(text, start)
-        if m is None:
-            shown = ch if ch.isprintable() else repr(ch)
-            raise self.error(f"invalid character {shown!r} in D program" if ch.isprintable() else f"invalid character {shown} in D program")
-        op = m.group(0)
-        self.pos = m.end()
-        return self.operator_token(op, start)
+            raise self.error("'$' must be followed by a macro variable name ($1, $target, $pid...)")
+        shown = repr(ch) if ch.isprintable() else ascii(ch)
+        raise self.error(f"invalid character {shown} in D program")
 
     def word_token(self, word: str, start: int) -> Token:
         prev = self.prev

@@ -10,18 +10,20 @@ position in the user's file.
 from __future__ import annotations
 
 import functools
+import threading
 import os
 import re
 import shlex
 import sys
 from typing import Iterable
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Transformer
 
 from . import ast as A
 from .diagnostics import Diagnostic, DiagnosticError
-from .lexer import DLexer, LexError, LineMap
+from .lalr import Driver, ParseError
+from .lexer import CURRENT, DLexer, DTokenizer, LexError, LineMap, Token
+from .printer import BINARY_PRECEDENCE
 
 # How each terminal reads in a message ("expected ';' or '}'").
 TOKEN_WORDS = {
@@ -56,15 +58,21 @@ EXPRESSION_STARTERS = {"IDENT", "INT", "STRING", "LPAR", "MACRO", "AGG", "MINUS"
 MAX_NESTING = 200
 
 
+_BUILDER_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
+    # The tree builder is embedded: the LALR parser calls it at each reduction, so no
+    # parse tree is built (much faster). Its line map is set per parse, under a lock.
     return Lark.open(
         "d.lark",
         rel_to=__file__,
         parser="lalr",
         lexer=DLexer,
-        propagate_positions=True,
+        transformer=_BUILDER,
         maybe_placeholders=False,
+        cache=False,
     )
 
 
@@ -184,52 +192,57 @@ def interpreter_options(text: str) -> dict[str, str | None]:
 # ---------------------------------------------------------------- parsing and errors
 
 
+@functools.lru_cache(maxsize=1)
+def _driver() -> Driver:
+    return Driver(_lark())
+
+
 def _parse_text(text: str, linemap: LineMap, sources: dict[str, str]) -> A.Program:
-    from .lexer import CURRENT
+    driver = _driver()
+    tokenizer = DTokenizer(text, _literal_names())
+    CURRENT.tokenizer = tokenizer  # error messages ask which state the lexer was in
 
-    parser = _lark()
-    builder = TreeBuilder(linemap)
-    try:
+    def end_token(last: Token | None) -> Token:
+        body = text.rstrip()
+        line = body.count("\n") + 1
+        col = len(body.rsplit("\n", 1)[-1]) + 1
+        return Token("$END", "", len(text), line, col, line, col)
+
+    with _BUILDER_LOCK:
+        _BUILDER.linemap = linemap
         try:
-            tree = parser.parse(text)
-        finally:
-            # Line markers the lexer met (from the preprocessor) map lines back to files.
-            tokenizer = getattr(CURRENT, "tokenizer", None)
-            if tokenizer is not None and tokenizer.marks:
-                linemap.marks = tokenizer.marks
-        _check_nesting(tree, linemap, sources)
-        program = builder.transform(tree)
-    except LexError as err:
-        raise _error(linemap, sources, err.line, err.col, err.message, err.width) from None
-    except UnexpectedInput as err:
-        raise _syntax_error(err, text, linemap, sources) from None
-    except VisitError as err:
-        orig = err.orig_exc
-        if isinstance(orig, DiagnosticError):
-            orig.sources.update(sources)
-            raise orig from None
-        if isinstance(orig, RecursionError):
+            try:
+                program = driver.parse(tokenizer.tokens(), end_token)
+            finally:
+                # Line markers the lexer met (from the preprocessor) map lines back to files.
+                if tokenizer.marks:
+                    linemap.marks = tokenizer.marks
+        except LexError as err:
+            raise _error(linemap, sources, err.line, err.col, err.message, err.width) from None
+        except ParseError as err:
+            raise _syntax_error(err, tokenizer, linemap, sources) from None
+        except DiagnosticError as err:
+            err.sources.update(sources)
+            raise err from None
+        except RecursionError:
             raise _error(linemap, sources, 1, 1, "program nested too deeply") from None
-        raise
-    except RecursionError:
-        raise _error(linemap, sources, 1, 1, "program nested too deeply") from None
-    if isinstance(program, A.Program):
-        return program
-    return A.Program([program])
+    if not isinstance(program, A.Program):
+        program = A.Program([program] if isinstance(program, A.Item) else [])
+    _check_depth(program, linemap, sources)
+    return program
 
 
-def _check_nesting(tree, linemap: LineMap, sources: dict[str, str]) -> None:
-    """Refuse absurdly deep trees before recursive passes see them."""
-    stack = [(tree, 0)]
+def _check_depth(program: A.Program, linemap: LineMap, sources: dict[str, str]) -> None:
+    """Refuse absurdly deep trees, so that recursive passes can trust the tree."""
+    stack: list[tuple[A.Node, int]] = [(program, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
-            line = getattr(node.meta, "line", 1) if hasattr(node, "meta") else 1
-            col = getattr(node.meta, "column", 1) if hasattr(node, "meta") else 1
-            raise _error(linemap, sources, line, col, f"expression nested more than {MAX_NESTING} levels deep")
-        for child in getattr(node, "children", ()):
-            if hasattr(child, "children"):
-                stack.append((child, depth + 1))
+            span = node.span or A.Span(linemap.filename, 1, 1)
+            raise DiagnosticError(
+                [Diagnostic("D_SYNTAX", f"program nested more than {MAX_NESTING} levels deep", span)], sources
+            )
+        stack.extend((child, depth + 1) for child in node.children())
 
 
 def _error(linemap: LineMap, sources, line: int, col: int, message: str, width: int = 1,
@@ -245,33 +258,21 @@ def _describe(token_type: str, literal_text: dict[str, str]) -> str:
     return TOKEN_WORDS.get(token_type, token_type.lower())
 
 
-def _syntax_error(err: UnexpectedInput, text: str, linemap: LineMap, sources) -> DiagnosticError:
+def _syntax_error(err: ParseError, tokenizer: DTokenizer, linemap: LineMap, sources) -> DiagnosticError:
     literal_text = {name: value for value, name in _literal_names().items()}
-    line = getattr(err, "line", None) or 1
-    col = getattr(err, "column", None) or 1
-    width = 1
-    if isinstance(err, UnexpectedToken) and err.token.type == "$END" or isinstance(err, UnexpectedEOF):
+    tok = err.token
+    line, col, width = tok.line, tok.column, 1
+    if tok.type == "$END":
         found = "end of input"
-        body = text.rstrip()
-        line = body.count("\n") + 1
-        col = len(body.rsplit("\n", 1)[-1]) + 1
-    elif isinstance(err, UnexpectedToken):
-        tok = err.token
-        found = f"'{tok.value}'" if len(str(tok.value)) < 40 else _describe(tok.type, literal_text)
-        width = max(1, len(str(tok.value).split("\n")[0]))
-        line, col = tok.line, tok.column
-    elif isinstance(err, UnexpectedCharacters):
-        found = repr(text[err.pos_in_stream]) if err.pos_in_stream < len(text) else "end of input"
     else:
-        found = "this"
-    expected = set(getattr(err, "expected", None) or getattr(err, "allowed", None) or ())
+        value = str(tok.value)
+        found = f"'{value}'" if len(value) < 40 and "\n" not in value else _describe(tok.type, literal_text)
+        width = max(1, len(value.split("\n")[0]))
+    expected = err.expected
     message = f"syntax error near {found}"
-    hint = _hint(expected, literal_text, found)
-    from .lexer import CURRENT
-
-    tokenizer = getattr(CURRENT, "tokenizer", None)
-    prev = tokenizer.before_last if tokenizer is not None else None
-    if hint.startswith("expected an operator or ';'") and prev is not None and isinstance(err, UnexpectedToken):
+    hint = _hint(expected, literal_text, found, tokenizer)
+    prev = tokenizer.before_last if tok.type != "$END" else tokenizer.last
+    if hint.startswith("expected an operator or ';'") and prev is not None:
         # Point where the ';' is missing: just after the previous token, as compilers do.
         line, col, width = prev.end_line, prev.end_column, 1
         message = f"syntax error: expected ';' (or an operator) before {found}"
@@ -281,12 +282,11 @@ def _syntax_error(err: UnexpectedInput, text: str, linemap: LineMap, sources) ->
     return _error(linemap, sources, line, col, message, width)
 
 
-def _hint(expected: set[str], literal_text: dict[str, str], found: str) -> str:
+def _hint(expected: set[str], literal_text: dict[str, str], found: str, tokenizer: DTokenizer) -> str:
     if not expected:
         return ""
-    from .lexer import CURRENT, PRED
+    from .lexer import PRED
 
-    tokenizer = getattr(CURRENT, "tokenizer", None)
     in_predicate = tokenizer is not None and tokenizer.mode == PRED
     if in_predicate and "EPRED" in expected and len(expected) > 5:
         return "predicate not closed: expected an operator or '/' before '{'"
@@ -324,73 +324,92 @@ def _leaves(children) -> list:
     return [c for c in children if not (isinstance(c, Token) and c.type in ("SEMICOLON",))]
 
 
-@v_args(meta=True)
 class TreeBuilder(Transformer):
-    """Builds :mod:`dscript.ast` nodes from the lark parse tree, with spans."""
+    """Builds :mod:`dscript.ast` nodes while the parser reduces (no parse tree is kept).
 
-    def __init__(self, linemap: LineMap) -> None:
+    A node's span runs from the start of its first child with a position to the end of
+    its last one; tokens the grammar drops (keywords, brackets) do not count.
+    """
+
+    def __init__(self) -> None:
         super().__init__(visit_tokens=False)
-        self.linemap = linemap
+        self.linemap = LineMap("<string>")
 
     # ------------------------------------------------------------ positions
-
-    def span(self, meta) -> A.Span | None:
-        if getattr(meta, "empty", True):
-            return None
-        file, line = self.linemap.locate(meta.line)
-        _, end_line = self.linemap.locate(meta.end_line)
-        return A.Span(file, line, meta.column, end_line, meta.end_column)
 
     def tspan(self, tok: Token) -> A.Span:
         file, line = self.linemap.locate(tok.line)
         end_col = tok.end_column if tok.end_line == tok.line else tok.column + len(tok.value)
         return A.Span(file, line, tok.column, line, end_col)
 
+    def _span_of(self, item) -> A.Span | None:
+        if isinstance(item, Token):
+            return self.tspan(item)
+        if isinstance(item, A.Node):
+            return item.span
+        if isinstance(item, list):
+            return self.cover(item)
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], list):
+            return self.cover(item[1])
+        return None
+
+    def cover(self, children) -> A.Span | None:
+        first = last = None
+        for child in children:
+            span = self._span_of(child)
+            if span is not None:
+                first = span
+                break
+        for child in reversed(children):
+            span = self._span_of(child)
+            if span is not None:
+                last = span
+                break
+        if first is None:
+            return None
+        if last is None or last.file != first.file:
+            return first
+        return A.Span(first.file, first.line, first.col, last.end_line, last.end_col)
+
     def fail(self, message: str, span: A.Span | None, code: str = "D_SYNTAX"):
         raise DiagnosticError([Diagnostic(code, message, span)])
 
     # ------------------------------------------------------------ program
 
-    def start(self, meta, items):
-        flat: list[A.Item] = []
-        for item in items:
-            if isinstance(item, list):
-                flat.extend(item)
-            elif item is not None:
-                flat.append(item)
-        return A.Program(flat, span=self.span(meta))
+    def start(self, items):
+        flat = [item for item in items if isinstance(item, A.Item)]
+        return A.Program(flat, span=self.cover(flat))
 
-    def pragma(self, meta, children):
+    def pragma(self, children):
         tok = children[0]
         body = re.sub(r"\\\n", " ", tok.value)[1:].split()
         words = body[1:] if body and body[0] == "pragma" else body
         return A.Pragma(words, span=self.tspan(tok))
 
-    def empty_item(self, meta, children):
+    def empty_item(self, children):
         return None
 
-    def clause(self, meta, children):
+    def clause(self, children):
         probes = children[0]
-        predicate = None
-        body = children[-1].body
-        if len(children) == 3:
-            predicate = children[1]
-        return A.Clause(probes, predicate, body, span=self.span(meta))
+        block = children[-1]
+        predicate = children[1] if len(children) == 3 else None
+        return A.Clause(probes, predicate, block.body, span=self.cover([probes[0], block]))
 
-    def probe_list(self, meta, children):
+    def probe_list(self, children):
         return [A.ProbeDesc(str(t), span=self.tspan(t)) for t in children if isinstance(t, Token) and t.type == "PROBE_SPEC"]
 
-    def predicate(self, meta, children):
+    def predicate(self, children):
         return children[1]
 
-    def block(self, meta, children):
-        return A.Block([c for c in children if isinstance(c, A.Stmt)], span=self.span(meta))
+    def block(self, children):
+        stmts = [c for c in children if isinstance(c, A.Stmt)]
+        return A.Block(stmts, span=self.cover(children))
 
     # ------------------------------------------------------------ statements
 
-    def expr_stmt(self, meta, children):
+    def expr_stmt(self, children):
         expr = children[0]
-        span = self.span(meta)
+        span = self.cover(children)
         if isinstance(expr, A.Assign) and expr.op == "=":
             target = expr.target
             if isinstance(target, A.AggRef) or (isinstance(target, A.Index) and isinstance(target.base, A.AggRef)):
@@ -406,35 +425,36 @@ class TreeBuilder(Transformer):
                 return A.AggStmt(agg.name, keys, value.func, value.args, span=span, func_span=value.span)
         return A.ExprStmt(expr, span=span)
 
-    def empty_stmt(self, meta, children):
-        return A.EmptyStmt(span=self.span(meta))
+    def empty_stmt(self, children):
+        return A.EmptyStmt(span=self.cover(children))
 
-    def _branch(self, stmt: A.Stmt) -> list[A.Stmt]:
+    @staticmethod
+    def _branch(stmt: A.Stmt) -> list[A.Stmt]:
         return stmt.body if isinstance(stmt, A.Block) else [stmt]
 
-    def if_stmt(self, meta, children):
-        cond, then = _leaves(children)[-2:]
-        return A.If(cond, self._branch(then), None, span=self.span(meta))
+    def if_stmt(self, children):
+        cond, then = [c for c in children if isinstance(c, (A.Expr, A.Stmt))]
+        return A.If(cond, self._branch(then), None, span=self.cover([cond, then]))
 
-    def if_else_stmt(self, meta, children):
+    def if_else_stmt(self, children):
         cond, then, other = [c for c in children if isinstance(c, (A.Expr, A.Stmt))]
-        return A.If(cond, self._branch(then), self._branch(other), span=self.span(meta))
+        return A.If(cond, self._branch(then), self._branch(other), span=self.cover([cond, other]))
 
     # ------------------------------------------------------------ declarations
 
-    def storage(self, meta, children):
-        return ("storage", str(children[0]))
+    def storage(self, children):
+        return ("storage", children[0])
 
-    def qualifier(self, meta, children):
-        return ("qualifier", str(children[0]))
+    def qualifier(self, children):
+        return ("qualifier", children[0])
 
-    def basic_type(self, meta, children):
-        return ("basic", str(children[0]))
+    def basic_type(self, children):
+        return ("basic", children[0])
 
-    def named_type(self, meta, children):
-        return ("named", str(children[0]))
+    def named_type(self, children):
+        return ("named", children[0])
 
-    def struct_spec(self, meta, children):
+    def struct_spec(self, children):
         kind = str(children[0])
         tag = None
         rest = children[1:]
@@ -442,264 +462,300 @@ class TreeBuilder(Transformer):
             tag = str(rest[0])
             rest = rest[1:]
         members = [m for m in rest if isinstance(m, A.Decl)]
-        return ("spec", A.StructSpec(kind, tag, members, span=self.span(meta)))
+        return ("spec", A.StructSpec(kind, tag, members, span=self.cover(children)))
 
-    def struct_ref(self, meta, children):
-        return ("spec", A.StructSpec(str(children[0]), str(children[1]), None, span=self.span(meta)))
+    def struct_ref(self, children):
+        return ("spec", A.StructSpec(str(children[0]), str(children[1]), None, span=self.cover(children)))
 
-    def struct_member(self, meta, children):
-        storage, spec = self._specifiers(children[0], meta)
-        return A.Decl(storage, spec, children[1], span=self.span(meta))
+    def struct_member(self, children):
+        storage, spec = self._specifiers(children[0])
+        return A.Decl(storage, spec, children[1], span=self.cover(children))
 
-    def struct_declarator_list(self, meta, children):
+    def struct_declarator_list(self, children):
         return list(children)
 
-    def struct_declarator(self, meta, children):
+    def struct_declarator(self, children):
         return children[0]
 
-    def bitfield(self, meta, children):
+    def bitfield(self, children):
         if len(children) == 2:
             decl, bits = children
         else:
-            decl, bits = A.Declarator(None, span=self.span(meta)), children[0]
+            decl, bits = A.Declarator(None, span=self.cover(children)), children[0]
         decl.bits = bits
         return decl
 
-    def enum_spec(self, meta, children):
+    def enum_spec(self, children):
         tag = str(children[0]) if children and isinstance(children[0], Token) else None
         items = [c for c in children if isinstance(c, A.Enumerator)]
-        return ("spec", A.EnumSpec(tag, items, span=self.span(meta)))
+        return ("spec", A.EnumSpec(tag, items, span=self.cover(children)))
 
-    def enum_ref(self, meta, children):
-        return ("spec", A.EnumSpec(str(children[0]), None, span=self.span(meta)))
+    def enum_ref(self, children):
+        return ("spec", A.EnumSpec(str(children[0]), None, span=self.cover(children)))
 
-    def enumerator(self, meta, children):
+    def enumerator(self, children):
         value = children[-1] if len(children) > 1 and isinstance(children[-1], A.Expr) else None
-        return A.Enumerator(str(children[0]), value, span=self.span(meta))
+        return A.Enumerator(str(children[0]), value, span=self.cover(children))
 
-    def decl_specifiers(self, meta, children):
-        return (list(children), meta)
+    def decl_specifiers(self, children):
+        return ("specifiers", list(children))
 
-    def _specifiers(self, specs, meta) -> tuple[list[str], A.TypeSpec]:
-        words, spec_meta = specs
+    def _specifiers(self, specs) -> tuple[list[str], A.TypeSpec]:
+        words = specs[1]
+        span = self.cover([w[1] for w in words])
         storage: list[str] = []
         qualifiers: list[str] = []
         basic: list[str] = []
         named: A.StructSpec | A.EnumSpec | str | None = None
         for kind, value in words:
             if kind == "storage":
-                storage.append(value)
+                storage.append(str(value))
             elif kind == "qualifier":
-                qualifiers.append(value)
+                qualifiers.append(str(value))
             elif kind == "basic":
-                basic.append(value)
+                basic.append(str(value))
             else:
                 if named is not None or basic:
-                    self.fail("more than one type in a declaration", self.span(spec_meta), "D_DECL_COMBO")
-                named = value
+                    self.fail("more than one type in a declaration", span, "D_DECL_COMBO")
+                named = str(value) if isinstance(value, Token) else value
         if named is not None and basic:
-            self.fail("more than one type in a declaration", self.span(spec_meta), "D_DECL_COMBO")
+            self.fail("more than one type in a declaration", span, "D_DECL_COMBO")
         if named is None and not basic:
             if not qualifiers and not storage:
-                self.fail("declaration has no type", self.span(spec_meta), "D_DECL_NOTYPE")
+                self.fail("declaration has no type", span, "D_DECL_NOTYPE")
             basic = ["int"]  # `const x;`, `self x;`... C's implicit int
         name = named if named is not None else " ".join(basic)
-        return storage, A.TypeSpec(name, qualifiers, span=self.span(spec_meta))
+        return storage, A.TypeSpec(name, qualifiers, span=span)
 
-    def declaration(self, meta, children):
-        storage, spec = self._specifiers(children[0], meta)
+    def declaration(self, children):
+        storage, spec = self._specifiers(children[0])
         declarators = children[1] if len(children) > 1 and isinstance(children[1], list) else []
-        return A.Decl(storage, spec, declarators, span=self.span(meta))
+        return A.Decl(storage, spec, declarators, span=self.cover(children))
 
-    def init_declarator_list(self, meta, children):
+    def init_declarator_list(self, children):
         return list(children)
 
-    def pointer(self, meta, children):
-        return len(children)
+    def pointer(self, children):
+        return ("pointer", list(children))
 
-    def declarator(self, meta, children):
-        pointers = children[0] if len(children) == 2 else 0
+    def declarator(self, children):
         decl = children[-1]
-        if pointers:
-            decl.pointers += pointers
-        decl.span = self.span(meta)
+        if len(children) == 2:
+            decl.pointers += len(children[0][1])
+        decl.span = self.cover(children)
         return decl
 
-    def decl_name(self, meta, children):
-        return A.Declarator(str(children[0]), span=self.span(meta))
+    def decl_name(self, children):
+        return A.Declarator(str(children[0]), span=self.tspan(children[0]))
 
-    def decl_paren(self, meta, children):
-        return A.Declarator(None, inner=children[0], span=self.span(meta))
+    def decl_paren(self, children):
+        return A.Declarator(None, inner=children[0], span=self.cover(children))
 
-    def decl_array(self, meta, children):
+    def decl_array(self, children):
         decl = children[0]
-        dim = children[1] if len(children) > 1 else A.ArrayDim(span=self.span(meta))
+        dim = children[1] if len(children) > 1 else A.ArrayDim(span=decl.span)
         decl.arrays.append(dim)
         return decl
 
-    def decl_function(self, meta, children):
+    def decl_function(self, children):
         decl = children[0]
         decl.params = children[1] if len(children) > 1 else []
         return decl
 
-    def dim_size(self, meta, children):
-        return A.ArrayDim(size=children[0], span=self.span(meta))
+    def dim_size(self, children):
+        return A.ArrayDim(size=children[0], span=self.cover(children))
 
-    def dim_keys(self, meta, children):
-        return A.ArrayDim(keys=children[0], span=self.span(meta))
+    def dim_keys(self, children):
+        return A.ArrayDim(keys=children[0], span=self.cover(children[0]))
 
-    def param_list(self, meta, children):
+    def param_list(self, children):
         return list(children)
 
-    def named_param(self, meta, children):
-        _, spec = self._specifiers(children[0], meta)
+    def named_param(self, children):
+        _, spec = self._specifiers(children[0])
         decl: A.Declarator = children[1]
-        return A.Param(A.TypeName(spec, decl.pointers, decl.arrays, span=self.span(meta)), decl.name, span=self.span(meta))
+        span = self.cover([spec, decl])
+        return A.Param(A.TypeName(spec, decl.pointers, decl.arrays, span=span), decl.name, span=span)
 
-    def anon_param(self, meta, children):
-        _, spec = self._specifiers(children[0], meta)
+    def anon_param(self, children):
+        _, spec = self._specifiers(children[0])
         pointers, arrays = children[1] if len(children) > 1 else (0, [])
-        return A.Param(A.TypeName(spec, pointers, arrays, span=self.span(meta)), None, span=self.span(meta))
+        span = spec.span
+        return A.Param(A.TypeName(spec, pointers, arrays, span=span), None, span=span)
 
-    def varargs_param(self, meta, children):
-        return A.Param(A.TypeName(A.TypeSpec("..."), span=self.span(meta)), None, span=self.span(meta))
+    def varargs_param(self, children):
+        return A.Param(A.TypeName(A.TypeSpec("...")), None)
 
-    def inline_def(self, meta, children):
-        storage, spec = self._specifiers(children[0], meta)
+    def inline_def(self, children):
+        _, spec = self._specifiers(children[0])
         decl, value = children[1], children[-1]
-        return A.Inline(spec, decl, value, span=self.span(meta))
+        return A.Inline(spec, decl, value, span=self.cover([spec, value]))
 
-    def translator_def(self, meta, children):
+    def translator_def(self, children):
         parts = [c for c in children if not (isinstance(c, Token) and c.type in ("LT", "GT"))]
         output, input_type, param = parts[0], parts[1], parts[2]
         members = [m for m in parts[3:] if isinstance(m, A.TranslatorMember)]
-        return A.Translator(output, input_type, str(param), members, span=self.span(meta))
+        return A.Translator(output, input_type, str(param), members, span=self.cover([output] + members))
 
-    def translator_member(self, meta, children):
-        return A.TranslatorMember(str(children[0]), children[-1], span=self.span(meta))
+    def translator_member(self, children):
+        return A.TranslatorMember(str(children[0]), children[-1], span=self.cover(children))
 
-    def provider_def(self, meta, children):
+    def provider_def(self, children):
         probes = [c for c in children if isinstance(c, A.ProviderProbe)]
-        return A.Provider(str(children[0]), probes, span=self.span(meta))
+        return A.Provider(str(children[0]), probes, span=self.cover(children))
 
-    def provider_probe(self, meta, children):
+    def provider_probe(self, children):
         name = str(children[0])
         lists = [c for c in children[1:] if isinstance(c, list)]
         params = lists[0] if lists else []
         xlated = lists[1] if len(lists) > 1 else None
-        return A.ProviderProbe(name, params, xlated, span=self.span(meta))
+        return A.ProviderProbe(name, params, xlated, span=self.tspan(children[0]))
 
     # ------------------------------------------------------------ type names
 
-    def type_name(self, meta, children):
-        _, spec = self._specifiers(children[0], meta)
+    def type_name(self, children):
+        _, spec = self._specifiers(children[0])
         pointers, arrays = children[1] if len(children) > 1 else (0, [])
-        return A.TypeName(spec, pointers, arrays, span=self.span(meta))
+        return A.TypeName(spec, pointers, arrays, span=spec.span)
 
-    def abstract_declarator(self, meta, children):
+    def abstract_declarator(self, children):
         pointers = 0
         arrays = []
         for c in children:
-            if isinstance(c, int):
-                pointers = c
+            if isinstance(c, tuple):
+                pointers = len(c[1])
             else:
                 arrays.append(c)
         return (pointers, arrays)
 
-    def abstract_array(self, meta, children):
-        return A.ArrayDim(size=children[0] if children else None, span=self.span(meta))
+    def abstract_array(self, children):
+        return A.ArrayDim(size=children[0] if children else None)
 
     # ------------------------------------------------------------ expressions
 
-    def binop(self, meta, children):
-        left, op, right = children
-        return A.Binary(str(op), left, right, span=self.span(meta))
+    def binary_expr(self, children):
+        """Precedence climbing over ``operand (op operand)*`` (all binary operators)."""
+        operands = children[0::2]
+        ops = children[1::2]
+        if len(operands) == 2:  # the common case: one operator
+            left, right = operands
+            return A.Binary(str(ops[0]), left, right, span=self.cover(operands))
+        return self._climb(operands, ops)
 
-    def assign(self, meta, children):
+    def _climb(self, operands, ops):
+        # Iterative shunting-yard: no recursion, so long chains cannot overflow.
+        out: list[A.Expr] = [operands[0]]
+        stack: list[str] = []
+
+        def reduce_top():
+            op = stack.pop()
+            right = out.pop()
+            left = out.pop()
+            out.append(A.Binary(op, left, right, span=self.cover([left, right])))
+
+        for op_tok, operand in zip(ops, operands[1:]):
+            op = str(op_tok)
+            prec = BINARY_PRECEDENCE[op]
+            while stack and BINARY_PRECEDENCE[stack[-1]] >= prec:
+                reduce_top()
+            stack.append(op)
+            out.append(operand)
+        while stack:
+            reduce_top()
+        return out[0]
+
+    def comma(self, children):
+        left, _, right = children
+        return A.Binary(",", left, right, span=self.cover([left, right]))
+
+    def assign(self, children):
         target, op, value = children
-        return A.Assign(str(op), target, value, span=self.span(meta))
+        return A.Assign(str(op), target, value, span=self.cover([target, value]))
 
-    def ternary(self, meta, children):
+    def ternary(self, children):
         cond, then, other = children
-        return A.Ternary(cond, then, other, span=self.span(meta))
+        return A.Ternary(cond, then, other, span=self.cover([cond, other]))
 
-    def cast(self, meta, children):
-        return A.Cast(children[0], children[1], span=self.span(meta))
+    def cast(self, children):
+        return A.Cast(children[0], children[1], span=self.cover(children))
 
-    def pre_incdec(self, meta, children):
-        return A.Unary(str(children[0]), children[1], span=self.span(meta))
+    def pre_incdec(self, children):
+        return A.Unary(str(children[0]), children[1], span=self.cover(children))
 
-    def unary(self, meta, children):
-        return A.Unary(str(children[0]), children[1], span=self.span(meta))
+    def unary(self, children):
+        return A.Unary(str(children[0]), children[1], span=self.cover(children))
 
-    def sizeof_expr(self, meta, children):
-        return A.SizeOf(children[-1], span=self.span(meta))
+    def sizeof_expr(self, children):
+        return A.SizeOf(children[-1], span=self.cover(children))
 
-    def sizeof_type(self, meta, children):
-        return A.SizeOf(children[-1], span=self.span(meta))
+    def sizeof_type(self, children):
+        return A.SizeOf(children[-1], span=self.cover(children))
 
-    def stringof(self, meta, children):
-        return A.StringOf(children[-1], span=self.span(meta))
+    def stringof(self, children):
+        return A.StringOf(children[-1], span=self.cover(children))
 
-    def index(self, meta, children):
-        return A.Index(children[0], children[1], span=self.span(meta))
+    def index(self, children):
+        return A.Index(children[0], children[1], span=self.cover(children))
 
-    def call(self, meta, children):
+    def call(self, children):
         func = children[0]
         args = children[1] if len(children) > 1 else []
         if not isinstance(func, A.Ident):
             self.fail("only subroutines and actions can be called (a name followed by '(')", func.span, "D_SYNTAX")
-        return A.Call(func.name, args, span=self.span(meta))
+        return A.Call(func.name, args, span=self.cover(children))
 
-    def dot(self, meta, children):
-        return A.Member(children[0], ".", str(children[-1]), span=self.span(meta))
+    def dot(self, children):
+        return A.Member(children[0], ".", str(children[-1]), span=self.cover(children))
 
-    def arrow(self, meta, children):
-        return A.Member(children[0], "->", str(children[-1]), span=self.span(meta))
+    def arrow(self, children):
+        return A.Member(children[0], "->", str(children[-1]), span=self.cover(children))
 
-    def post_incdec(self, meta, children):
-        return A.Postfix(str(children[1]), children[0], span=self.span(meta))
+    def post_incdec(self, children):
+        return A.Postfix(str(children[1]), children[0], span=self.cover(children))
 
-    def argument_list(self, meta, children):
+    def argument_list(self, children):
         return list(children)
 
-    def ident(self, meta, children):
+    def ident(self, children):
         return A.Ident(str(children[0]), span=self.tspan(children[0]))
 
-    def int_lit(self, meta, children):
+    def int_lit(self, children):
         return A.IntLit(str(children[0]), span=self.tspan(children[0]))
 
-    def float_lit(self, meta, children):
+    def float_lit(self, children):
         return A.FloatLit(str(children[0]), span=self.tspan(children[0]))
 
-    def str_lit(self, meta, children):
+    def str_lit(self, children):
         return A.StrLit(str(children[0]), span=self.tspan(children[0]))
 
-    def char_lit(self, meta, children):
+    def char_lit(self, children):
         return A.CharLit(str(children[0]), span=self.tspan(children[0]))
 
-    def agg_ref(self, meta, children):
+    def agg_ref(self, children):
         return A.AggRef(str(children[0])[1:], span=self.tspan(children[0]))
 
-    def macro_arg(self, meta, children):
+    def macro_arg(self, children):
         text = str(children[0])
         if text.startswith("$$"):
             return A.MacroArg(text[2:], True, span=self.tspan(children[0]))
         return A.MacroArg(text[1:], span=self.tspan(children[0]))
 
-    def kernel_sym(self, meta, children):
+    def kernel_sym(self, children):
         module, _, name = str(children[0]).partition("`")
         return A.KernelSym(module or None, name, span=self.tspan(children[0]))
 
-    def thread_var(self, meta, children):
-        return A.ThreadVar(str(children[-1]), span=self.span(meta))
+    def thread_var(self, children):
+        return A.ThreadVar(str(children[-1]), span=self.cover(children))
 
-    def clause_var(self, meta, children):
-        return A.ClauseVar(str(children[-1]), span=self.span(meta))
+    def clause_var(self, children):
+        return A.ClauseVar(str(children[-1]), span=self.cover(children))
 
-    def offsetof(self, meta, children):
-        return A.OffsetOf(children[0], str(children[1]), span=self.span(meta))
+    def offsetof(self, children):
+        return A.OffsetOf(children[0], str(children[1]), span=self.cover(children))
 
-    def xlate(self, meta, children):
+    def xlate(self, children):
         parts = [c for c in children if not isinstance(c, Token)]
-        return A.Xlate(parts[0], parts[1], span=self.span(meta))
+        return A.Xlate(parts[0], parts[1], span=self.cover(children))
+
+
+_BUILDER = TreeBuilder()

