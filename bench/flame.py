@@ -61,8 +61,7 @@ def generate(path: str, seed: int = 1) -> tuple[int, int]:
     chosen = list(range(DISTINCT)) + [rng.randrange(DISTINCT) for _ in range(LINES - DISTINCT)]
     rng.shuffle(chosen)
     with open(path, "w") as fh:
-        for i in chosen:
-            fh.write(f"{folded_stacks[i]} {rng.randint(1, 100)}\n")
+        fh.writelines(f"{folded_stacks[i]} {rng.randint(1, 100)}\n" for i in chosen)
     return len(chosen), os.path.getsize(path)
 
 

@@ -21,9 +21,9 @@ import html
 import json
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Iterable
 
 KERNEL_TAG = "_[k]"
 
@@ -117,7 +117,7 @@ def is_kernel(name: str) -> bool:
 
 
 def display_name(name: str) -> str:
-    return name[: -len(KERNEL_TAG)] if name.endswith(KERNEL_TAG) else name
+    return name.removesuffix(KERNEL_TAG)
 
 
 def combine_keys(scalars: list[str], user: list[list[str]], kernel: list[list[str]]) -> tuple[str, ...]:
@@ -168,7 +168,7 @@ def detect_format(text: str) -> str:
             if "time" in record:
                 return "jsonl"
         raise FlameInputError("input looks like JSON but is neither a dtscope run nor bpftrace -f json")
-    if re.search(r"^@\w*\[", head, re.M):
+    if re.search(r"^@\w*\[", head, re.MULTILINE):
         return "bpftrace"
     lines = [line for line in head.splitlines() if line.strip()]
     if lines:
@@ -251,7 +251,7 @@ def parse_dtrace(text: str) -> Profile:
             if frames:
                 profile.add(tuple(tag_stack(frames)), int(count.group(1)))
             frames = []
-        elif line.startswith("dtrace:") or line.startswith("CPU "):
+        elif line.startswith(("dtrace:", "CPU ")):
             continue
         else:
             frames.append(line)
@@ -261,7 +261,7 @@ def parse_dtrace(text: str) -> Profile:
 
 
 # bpftrace text: ``@name[key, key]: 12`` where a stack key spans lines.
-_BPFTRACE_ENTRY = re.compile(r"^@(\w*)\[(.*?)\]: (-?\d+)$", re.M | re.S)
+_BPFTRACE_ENTRY = re.compile(r"^@(\w*)\[(.*?)\]: (-?\d+)$", re.MULTILINE | re.DOTALL)
 _STACK_BLOCK = re.compile(r"\n((?:[ \t]+[^\n]*\n)*)")
 
 
@@ -421,6 +421,9 @@ def profile_from_snapshots(snapshots: list, aggregation: str | None = None) -> P
             stack = combine_keys(scalars, user, kernel)
             per_aggregation.setdefault(row.aggregation, Profile()).add(stack, int(row.value))
     if not per_aggregation:
+        if not any(snap.rows for snap in snapshots):
+            raise FlameInputError("no samples: nothing matched (for --pid or --zone: is it running "
+                                  "and using the CPU?)")
         raise FlameInputError("the run has no count() or sum() aggregation to draw")
     return _select(per_aggregation, aggregation, "aggregation")
 

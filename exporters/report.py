@@ -16,8 +16,9 @@ import base64
 import datetime as _dt
 import html
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from dtscope.collectors.model import HISTOGRAM_FUNCTIONS, Snapshot
 
@@ -341,16 +342,21 @@ def rates_png(series: RateSeries) -> bytes:
     return _png(fig)
 
 
+_STYLE = (
+    "<style>body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}"
+    "img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}"
+    "table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 8px}"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f0f0f0}"
+    ".meta{color:#666}</style></head><body>"
+)
+
+
 def render_html(data: ReportData) -> str:
     esc = html.escape
     parts = [
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
         f"<title>{esc(data.title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}"
-        "img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}"
-        "table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 8px}"
-        "td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f0f0f0}"
-        ".meta{color:#666}</style></head><body>",
+        _STYLE,
         f"<h1>{esc(data.title)}</h1>",
         f"<p class=\"meta\">{data.snapshots} snapshots"
         + (f", {esc(_iso(data.start))} to {esc(_iso(data.end))}" if data.start else "") + "</p>",

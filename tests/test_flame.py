@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -14,7 +13,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from dtscope.collectors.model import AggInfo, AggRow, Snapshot, write_jsonl
 from dtscope.exporters import flame
 
@@ -238,10 +236,10 @@ def test_kernel_and_user_frames_are_coloured_apart() -> None:
         return tuple(int(v) for v in re.findall(r"\d+", fill))
 
     for f in kernel:
-        r, g, b = rgb(f["fill"])
+        r, _g, b = rgb(f["fill"])
         assert b > r and b >= 200  # blues
     for f in user:
-        r, g, b = rgb(f["fill"])
+        r, _g, b = rgb(f["fill"])
         assert r >= 205 and b <= 70  # warm
 
 
@@ -316,7 +314,7 @@ def test_bpftrace_json_real_capture() -> None:
 
 
 def _stack_run(interval: float | None) -> str:
-    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     info = AggInfo("", "count", ["execname", "ustack()", "stack()"])
     snaps = []
     for seq in range(3):
@@ -349,7 +347,7 @@ def test_jsonl_cumulative_run_reads_the_last_snapshot() -> None:
 
 def test_profile_from_live_snapshots_uses_key_kinds() -> None:
     info = AggInfo("", "count", ["execname", "ustack()"], key_kinds=["str", "ustack"])
-    snap = Snapshot(time=dt.datetime.now(dt.timezone.utc),
+    snap = Snapshot(time=dt.datetime.now(dt.UTC),
                     rows=[AggRow("", "count", ("spin", "do_syscall_64+1\nmain+2"), 5),
                           AggRow("", "count", ("idle", ""), 7)],
                     aggregations={"": info})
@@ -417,12 +415,12 @@ def test_diff_sizes_by_after_and_colours_by_change() -> None:
 def test_cli_renders_each_output_format(tmp_path: Path, dtscope_cli) -> None:
     source = tmp_path / "in.folded"
     source.write_text(FOLDED)
-    rc, out, err = dtscope_cli("flame", "--input", str(source), "-o", str(tmp_path / "g.svg"),
+    rc, _out, err = dtscope_cli("flame", "--input", str(source), "-o", str(tmp_path / "g.svg"),
                                "--title", "Mine", "--min-width", "0")
     assert (rc, err) == (0, "")
     svg = (tmp_path / "g.svg").read_text()
     assert ET.fromstring(svg).find(f"{SVG_NS}text[@id='title']").text == "Mine"
-    rc, out, err = dtscope_cli("flame", "--input", str(source), "-o", str(tmp_path / "g.json"))
+    rc, _out, err = dtscope_cli("flame", "--input", str(source), "-o", str(tmp_path / "g.json"))
     assert rc == 0 and json.loads((tmp_path / "g.json").read_text())["profiles"][0]["endValue"] == 15
     rc, out, err = dtscope_cli("flame", "--input", str(source), "-o", "-", "--format", "folded")
     assert rc == 0 and out == flame.render_folded(profile_of(FOLDED))
@@ -433,12 +431,12 @@ def test_cli_renders_each_output_format(tmp_path: Path, dtscope_cli) -> None:
 def test_cli_diff(tmp_path: Path, dtscope_cli) -> None:
     (tmp_path / "a.folded").write_text("main;a 5\n")
     (tmp_path / "b.folded").write_text("main;a 5\nmain;b 5\n")
-    rc, out, err = dtscope_cli("flame", "--diff", str(tmp_path / "a.folded"), str(tmp_path / "b.folded"),
+    rc, _out, err = dtscope_cli("flame", "--diff", str(tmp_path / "a.folded"), str(tmp_path / "b.folded"),
                                "-o", str(tmp_path / "d.svg"))
     assert rc == 0, err
     frames = {f["name"]: f for f in svg_frames((tmp_path / "d.svg").read_text())}
     assert set(frames) == {"main", "a", "b"}
-    rc, out, err = dtscope_cli("flame", "--diff", str(tmp_path / "a.folded"), str(tmp_path / "b.folded"),
+    rc, _out, err = dtscope_cli("flame", "--diff", str(tmp_path / "a.folded"), str(tmp_path / "b.folded"),
                                "-o", str(tmp_path / "d.json"))
     assert rc == 2 and "speedscope output cannot show a diff" in err
 
@@ -461,16 +459,17 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path: Path, dtscope_cli, arg
     (tmp_path / "empty.txt").write_text("nothing here\n")
     values = {"tmp": str(tmp_path), "prose": str(tmp_path / "prose.txt"),
               "good": str(tmp_path / "good.folded"), "empty": str(tmp_path / "empty.txt")}
-    rc, out, err = dtscope_cli("flame", *[a.format(**values) for a in args])
+    rc, _out, err = dtscope_cli("flame", *[a.format(**values) for a in args])
     assert rc in (1, 2)
     assert message in err and "Traceback" not in err
     assert not any(p.name.startswith(".x.") for p in tmp_path.iterdir())  # no temp files left
 
 
 def test_profile_program_is_checked_d() -> None:
-    from dtscope.commands.flame import profile_program
     from dtscope.dscript.checks import check
     from dtscope.dscript.printer import to_d
+
+    from dtscope.commands.flame import profile_program
 
     program = profile_program(99, "both", pid=1234)
     assert to_d(program) == (
@@ -513,7 +512,7 @@ def test_live_profile_of_a_busy_c_function(tmp_path: Path, dtscope_cli) -> None:
     try:
         assert spinner.stdout.readline() == "ready\n"
         started = time.monotonic()
-        rc, out, err = dtscope_cli("flame", "--pid", str(spinner.pid), "--stacks", "user", "--hz", "99",
+        rc, _out, err = dtscope_cli("flame", "--pid", str(spinner.pid), "--stacks", "user", "--hz", "99",
                                    "--duration", "2s", "-o", str(tmp_path / "spin.folded"),
                                    "--save", str(tmp_path / "spin.jsonl"))
         assert rc == 0, err

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from dtscope.exporters import flame
 
 FOLDED = """\
@@ -274,6 +273,6 @@ def test_search_highlights_and_shows_share(browser: DevTools, svg_url: str, term
         pytest.approx(share)
     # The highlight is visible: the rect's computed fill is the match colour.
     fill = browser.evaluate(
-        f"getComputedStyle({FRAME_JS}({json.dumps(sorted(matched)[0])}).querySelector('rect')).fill"
+        f"getComputedStyle({FRAME_JS}({json.dumps(min(matched))}).querySelector('rect')).fill"
     )
     assert fill == "rgb(230, 0, 230)"

@@ -15,11 +15,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from dtscope.collectors.model import AggInfo, AggRow, Bucket, Snapshot, read_jsonl, write_jsonl
 from dtscope.exporters import report
 
-T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -144,7 +143,7 @@ def test_png_report(tmp_path: Path, dtscope_cli) -> None:
     run = tmp_path / "run.jsonl"
     with open(run, "w") as fh:
         write_jsonl(interval_run(), fh)
-    rc, out, err = dtscope_cli("report", str(run), "-o", str(tmp_path / "r.png"))
+    rc, _out, err = dtscope_cli("report", str(run), "-o", str(tmp_path / "r.png"))
     assert rc == 0, err
     data = (tmp_path / "r.png").read_bytes()
     assert data.startswith(PNG_SIGNATURE)
@@ -158,7 +157,7 @@ def test_html_opens_offline_in_chromium(tmp_path: Path, dtscope_cli) -> None:
     run = tmp_path / "run.jsonl"
     with open(run, "w") as fh:
         write_jsonl(interval_run(), fh)
-    rc, out, err = dtscope_cli("report", str(run), "-o", str(tmp_path / "r.html"))
+    rc, _out, err = dtscope_cli("report", str(run), "-o", str(tmp_path / "r.html"))
     assert rc == 0, err
     with tempfile.TemporaryDirectory(prefix="dtscope-chromium.") as profile_dir:
         browser = DevTools(_chromium(), profile_dir)
@@ -195,7 +194,7 @@ def test_cli_errors(tmp_path: Path, dtscope_cli, args, message) -> None:
         write_jsonl(interval_run(), fh)
     values = {"tmp": str(tmp_path), "bad": str(tmp_path / "bad.jsonl"), "empty": str(tmp_path / "empty.jsonl"),
               "good": str(tmp_path / "good.jsonl")}
-    rc, out, err = dtscope_cli("report", *[a.format(**values) for a in args])
+    rc, _out, err = dtscope_cli("report", *[a.format(**values) for a in args])
     assert rc in (1, 2) and message in err and "Traceback" not in err
 
 
@@ -223,7 +222,7 @@ def test_report_of_a_real_run(tmp_path: Path, dtscope_cli) -> None:
     workload.write_text(WORKLOAD)
     python = shutil.which("python3", path="/usr/bin:/usr/local/bin") or os.path.realpath(sys.executable)
     run = tmp_path / "run.jsonl"
-    rc, out, err = dtscope_cli("run", str(script), "-c", f"{python} {workload}", "--interval", "500ms",
+    rc, _out, err = dtscope_cli("run", str(script), "-c", f"{python} {workload}", "--interval", "500ms",
                                "-o", str(run))
     assert rc == 0, err
     snaps = list(read_jsonl(run.read_text().splitlines()))
@@ -235,7 +234,7 @@ def test_report_of_a_real_run(tmp_path: Path, dtscope_cli) -> None:
     (key,) = series.per_second
     seconds = [s.interval for s in snaps]
     assert round(sum(r * s for r, s in zip(series.per_second[key], seconds))) == 1800
-    rc, out, err = dtscope_cli("report", str(run), "-o", str(tmp_path / "r.html"))
+    rc, _out, err = dtscope_cli("report", str(run), "-o", str(tmp_path / "r.html"))
     assert rc == 0, err
     assert re.search(r"<td>@who</td><td>quantize</td><td>\(no key\)</td><td class=\"n\">1,800</td>",
                      (tmp_path / "r.html").read_text())

@@ -1,8 +1,9 @@
 """Profile the CPU and render a flame graph, or render saved stacks.
 
 examples:
-  dtscope flame --duration 10s -o cpu.svg              profile the whole host (kernel+user)
-  dtscope flame --pid 1234 --stacks user -o app.svg    one process, user stacks
+  dtscope flame --duration 10s -o cpu.svg              the whole host: process, kernel stack
+  dtscope flame --pid 1234 -o app.svg                  one process: user and kernel stacks
+  dtscope flame --zone web --stacks user -o web.svg    one zone (container), user stacks
   dtscope flame --input out.folded -o cpu.svg          folded stacks, DTrace or bpftrace
                                                        output, or a dtscope JSONL run
   dtscope flame --input run.jsonl -o cpu.json          speedscope JSON (by extension)
@@ -17,6 +18,7 @@ grew, blue where it shrank (BEFORE scaled to AFTER's total).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 
@@ -38,9 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     who = live.add_mutually_exclusive_group()
     who.add_argument("--pid", type=int, help="only this process")
     who.add_argument("--zone", help="only this zone (on Linux: the container's cgroup, via the backend)")
-    live.add_argument("--stacks", choices=["user", "kernel", "both"], default="both",
-                      help="which stacks to sample (default both)")
-    live.add_argument("--backend", default=None, help="tracer backend (default: the platform's)")
+    live.add_argument("--stacks", choices=["user", "kernel", "both"], default=None,
+                      help="which stacks to sample (default: both with --pid or --zone, kernel for "
+                           "the whole host, where resolving every process's user symbols is slow)")
+    live.add_argument("--backend", default="auto", choices=["auto", "bpftrace", "dtrace"],
+                      help="tracer (default auto: bpftrace on Linux, dtrace elsewhere)")
     live.add_argument("--save", metavar="RUN.jsonl", help="also save the profile as a dtscope run")
     out = parser.add_argument_group("output")
     out.add_argument("-o", "--output", required=True, metavar="OUT", help="output file ('-' = stdout)")
@@ -80,9 +84,8 @@ def run(args: argparse.Namespace) -> int:
         for warning in profile.warnings:
             print(f"dtscope flame: warning: {warning}", file=sys.stderr)
         if profile.dropped_empty:
-            print(f"dtscope flame: {profile.dropped_empty} samples had no stack (idle, or no "
-                  f"{'user' if args.stacks == 'user' else 'kernel'} stack) and are not drawn",
-                  file=sys.stderr)
+            print(f"dtscope flame: {profile.dropped_empty} samples had no frames at all and are "
+                  "not drawn", file=sys.stderr)
         if not profile.stacks:
             raise UserError("no stacks to draw (the input or the profile is empty)")
         if fmt == "svg":
@@ -173,14 +176,37 @@ def _profile_live(args: argparse.Namespace):
     if args.pid is not None and args.pid <= 0:
         raise UsageError("--pid must be a positive process id")
     duration = parse_duration(args.duration)
+    if args.stacks is None:
+        args.stacks = "both" if (args.pid is not None or args.zone is not None) else "kernel"
     program = profile_program(args.hz, args.stacks, args.pid, args.zone)
     from dtscope.collectors import session
-    from dtscope.collectors.base import RunOptions
+    from dtscope.collectors.base import RunOptions, TracerError
     from dtscope.scripts import LoadedScript
 
     script = LoadedScript(name="flame", path=None, kind="d", program=program)
-    options = RunOptions(duration=duration)
-    snapshots = list(session.run_stream(script, args.backend or "auto", options))
+    # Snapshots every second, each cleared after printing: the tracer resolves symbols
+    # for one second of stacks at a time instead of all of them at exit, which on a busy
+    # host can take longer than the backend waits for it.
+    # The program prints nothing itself: tracer output that is not data is noise, and
+    # must not end up in a graph written to stdout.
+    options = RunOptions(duration=duration, interval=min(1.0, duration), on_output=lambda line: None)
+    if args.pid is not None and args.stacks != "kernel":
+        # bpftrace resolves each user stack by reading the process's maps and ELF files
+        # anew unless told to cache, which takes seconds per thousand stacks. The cache
+        # is keyed by executable, so it is exact only for one process: use it with --pid.
+        os.environ.setdefault("BPFTRACE_CACHE_USER_SYMBOLS", "1")
+    try:
+        snapshots = list(session.run_stream(script, args.backend, options))
+    except TracerError as err:
+        kept = [s for s in err.snapshots if s.tracer_state != "failed" and s.rows]
+        if not kept:
+            if args.stacks != "kernel" and args.pid is None and "before the run ended" in str(err):
+                raise UserError(f"{err}\n(resolving the user stacks of many processes is slow; try "
+                                "--pid, --stacks kernel, or a lower --hz)", err.exit_code) from None
+            raise
+        print(f"dtscope flame: warning: {err}; drawing the {len(kept)} complete snapshot(s)",
+              file=sys.stderr)
+        snapshots = kept
     if args.save:
         from dtscope.collectors.model import atomic_write, write_jsonl
 
