@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from dtscope.dscript import api
@@ -781,3 +782,38 @@ def test_a_compiled_script_counts_exactly_what_the_workload_did(tmp_path, dtscop
     nonzero = {(b["lo"], b["hi"]): b["count"] for b in rows["sizes"]["buckets"] if b["count"]}
     assert nonzero == {(4, 8): 20, (512, 1024): 300}
     assert rows["latency"]["value"] == 320 and rows["latency"]["unit"] == "ns"
+
+
+# --------------------------------------------------------------------------- mutation fuzz
+
+EXAMPLE_SOURCES = [p.read_text() for p in sorted((Path(__file__).parent.parent / "examples").glob("*.py"))]
+FRAGMENTS = [
+    "self.", "this.", "[", "]", "()", "(", ")", ":", "\n    ", "\n", "lambda: ", "for x in y:", "agg",
+    "[()]", "= count()", "= sum(", "del ", "global x", "x", "1", "-1", "0x", "'s'", '"', "{", "}",
+    "{hz}", "@probe(", "def f():", "when=", "*", "**", "not ", " and ", " if ", " else ", "param(",
+    "Duration", "META = {", "options(", "cast(", "dot(", "'int'", ",", ".", "await ", "yield",
+    "import os", "print(", "if 1:", "elif", "else:", "pass", "->", "None", "True", "...", "\\", "#",
+    "@", "=", "+=", "//=", ":=", "[1:2]", "f'x'", "b'x'", "1.5", "1e9", "2**70", "é",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(EXAMPLE_SOURCES),
+    st.lists(
+        st.tuples(st.floats(0, 1), st.booleans(), st.sampled_from(FRAGMENTS), st.integers(1, 10)),
+        min_size=1, max_size=4,
+    ),
+)
+def test_mangled_scripts_give_diagnostics_or_d_that_reads_back(source, edits):
+    """No edit of a script makes the compiler crash or emit D the front end reads differently."""
+    for where, delete, fragment, length in edits:
+        at = int(where * len(source))
+        source = source[:at] + source[at + length:] if delete else source[:at] + fragment + source[at:]
+    try:
+        compiled = compile_source(source, "mangled.py")
+    except (DiagnosticError, UserError):
+        return
+    text = to_d(compiled.program)
+    assert parse(text) == compiled.program
+    check(compiled.program)  # may report problems, must not raise
