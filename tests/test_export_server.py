@@ -529,3 +529,32 @@ def test_systemd_unit_verifies(tmp_path):
     result = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
+
+
+def test_grafana_dashboard_queries_are_valid_promql(tmp_path):
+    import json
+    import re
+    import shutil
+
+    dashboard = json.loads((REPO / "exporters" / "grafana" / "dtscope.json").read_text())
+    variables = {v["name"] for v in dashboard["templating"]["list"]}
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    assert any("heatmap" == t.get("format") for p in dashboard["panels"] for t in p.get("targets", []))
+    assert any("by (zone)" in e for e in exprs)
+    for expr in exprs:
+        for name in re.findall(r"\$\{?(\w+)\}?", expr):
+            assert name in variables or name == "__rate_interval", (name, expr)
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package prometheus)")
+    concrete = {"${counter}": "dtscope_x_calls_total", "${histogram}": "dtscope_x_lat_seconds",
+                "$__rate_interval": "1m", "$instance": ".*", "$zone": ".*", "$job": ".*"}
+    rules = ["groups:", "  - name: dashboard", "    rules:"]
+    for i, expr in enumerate(exprs):
+        for variable, value in concrete.items():
+            expr = expr.replace(variable, value)
+        rules += [f"      - record: dashboard:query{i}", f"        expr: {json.dumps(expr)}"]
+    path = tmp_path / "rules.yml"
+    path.write_text("\n".join(rules) + "\n")
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
