@@ -113,6 +113,7 @@ LINUX_TO_ILLUMOS_TCP_STATE: dict[int, int] = {
     10: -3,  # LISTEN
     11: 3,  # CLOSING
     12: -1,  # NEW_SYN_RECV -> SYN_RCVD
+    13: -4,  # BOUND_INACTIVE -> BOUND (Linux 6.6+)
 }
 
 ILLUMOS_TCP_STATE_NAMES: dict[str, int] = {
@@ -127,11 +128,14 @@ D_CONSTANTS: dict[str, int] = {**ILLUMOS_TCP_STATE_NAMES}
 
 
 def tcp_state_expr(linux_state: str) -> str:
-    """A bpftrace expression turning a Linux TCP state into the illumos TCPS_* number."""
-    text = "-7"  # not a state either system knows
-    for linux, illumos in sorted(LINUX_TO_ILLUMOS_TCP_STATE.items(), reverse=True):
-        text = f"({linux_state} == {linux} ? {illumos} : {text})"
-    return text
+    """A bpftrace expression turning a Linux TCP state into the illumos TCPS_* number.
+
+    The table is packed in one constant, four bits per Linux state (illumos value + 7;
+    0 stands for a state illumos does not know, giving -7): a chain of ternaries would do
+    the same but takes the BPF verifier seconds per clause.
+    """
+    table = sum((illumos + 7) << (4 * linux) for linux, illumos in LINUX_TO_ILLUMOS_TCP_STATE.items())
+    return f"(({linux_state}) < 16 ? ((({table} >> (({linux_state}) * 4)) & 15) - 7) : -7)"
 
 
 # Fixed-name probes served by one tracepoint. ``tcp`` probes are built by tcp_targets().
@@ -361,6 +365,8 @@ def _tcp_target(name: str, bt_probe: str, family: int, old: int | None, new: int
     src_addr, dst_addr = (laddr, raddr) if sender == "local" else (raddr, laddr)
     src_port, dst_port = (lport, rport) if sender == "local" else (rport, lport)
     members: dict[tuple[int, str], Served] = {
+        # csinfo_t's connection id: the socket's address identifies the connection on Linux.
+        (1, "cs_cid"): ("(uint64)args->skaddr", "int"),
         (2, "ip_ver"): (str(family), "int"),
         (2, "ip_saddr"): src_addr,
         (2, "ip_daddr"): dst_addr,
