@@ -144,3 +144,9 @@ def test_examples_that_lower_are_accepted_by_bpftrace(tmp_path):
             capture_output=True, text=True, check=False, timeout=60,
         )
         assert result.returncode == 0, f"{stem}:\n{result.stderr}"
+
+
+def test_dtscope_check_accepts_every_example(dtscope_cli):
+    code, out, err = dtscope_cli("check", *map(str, SCRIPTS))
+    assert (code, err) == (0, "")
+    assert out.count(": ok\n") == len(SCRIPTS)
