@@ -519,6 +519,8 @@ class Program(Node):
     # Options from the #! line (``-q``, ``-x bufsize=4m``...), name -> value; not part
     # of the tree's meaning for equality.
     interpreter_options: dict[str, str | None] = field(default_factory=dict, compare=False)
+    # Diagnostics found before parsing (preprocessor warnings); the checks report them.
+    warnings: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def clauses(self) -> list[Clause]:

@@ -28,7 +28,13 @@ BUILTIN_VARIABLES: dict[str, str] = {
     "stackdepth": "uint32_t", "ustackdepth": "uint32_t",
     "timestamp": "uint64_t", "vtimestamp": "uint64_t", "walltimestamp": "int64_t",
     "uregs": "uint64_t[]", "vmregs": "uint64_t[]",
+    "fds": "fileinfo_t[]",
 }
+
+# Inline arrays and functions the D libraries define (tcp.d, ip.d, io.d, sched.d...).
+LIBRARY_INLINES = frozenset(
+    "tcp_state_string ipv4_protostr ipv6_protostr".split()
+)
 
 # $target and friends ($1..$9 and $$1.. are positional and always allowed).
 MACRO_VARIABLES = frozenset(

@@ -30,6 +30,7 @@ from .builtins import (
     DESTRUCTIVE_ACTIONS,
     FUNCTIONS,
     LIBRARY_CONSTANTS,
+    LIBRARY_INLINES,
     MACRO_VARIABLES,
     TIME_UNITS,
 )
@@ -89,6 +90,7 @@ class Checker(A.Visitor):
         self.diagnostics.append(Diagnostic(code, message, node.span if node else None, "warning"))
 
     def run(self) -> list[Diagnostic]:
+        self.diagnostics.extend(self.program.warnings)
         self.collect_names()
         self.visit(self.program)
         return self.diagnostics
@@ -111,8 +113,11 @@ class Checker(A.Visitor):
                 if isinstance(target, A.Ident):
                     names.add(target.name)
             elif isinstance(node, (A.Unary, A.Postfix)) and node.op in ("++", "--"):
-                if isinstance(node.operand, A.Ident):
-                    names.add(node.operand.name)
+                target = node.operand
+                while isinstance(target, A.Index):
+                    target = target.base
+                if isinstance(target, A.Ident):
+                    names.add(target.name)
 
     # ------------------------------------------------------------ items
 
@@ -295,7 +300,7 @@ class Checker(A.Visitor):
         name = node.name
         if name in BUILTIN_VARIABLES or name in self.known_names or any(name in s for s in self.scopes):
             return
-        if name in LIBRARY_CONSTANTS:
+        if name in LIBRARY_CONSTANTS or name in LIBRARY_INLINES:
             return
         if name.isupper() or re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
             self.warning(

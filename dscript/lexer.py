@@ -231,7 +231,7 @@ class DTokenizer:
         # Declaration state for the typedef problem: once a type specifier has been seen
         # in a declaration, a typedef name is the declarator's name, not a type.
         self.seen_type = False
-        self.seen_stack: list[bool] = []
+        self.seen_stack: list[tuple[str, bool, bool]] = []
         self.decl_expr = False  # inside an initializer/inline value in a declaration
         self.in_provider = False
         self.expect_spec = False
@@ -510,18 +510,24 @@ class DTokenizer:
         return self.make(name, op, start)
 
     def declaration_operator(self, op: str) -> None:
-        """Tracks declaration structure for the typedef problem (see ``word_token``)."""
-        if op in "{(":
-            self.seen_stack.append(self.seen_type)
+        """Tracks declaration structure for the typedef problem (see ``word_token``).
+
+        Each bracket opens a scope where a new type may start (struct members,
+        parameters, associative array keys); closing it restores the outer state.
+        """
+        if op in ("{", "(", "["):
+            self.seen_stack.append((op, self.seen_type, self.decl_expr))
             self.seen_type = False
             self.depth += 1
-            if op == "{":
+            if op != "(":
                 self.decl_expr = False
-        elif op in "})":
+        elif op in ("}", ")", "]"):
             self.depth -= 1
-            self.seen_type = self.seen_stack.pop() if self.seen_stack else True
+            if self.seen_stack:
+                _, self.seen_type, self.decl_expr = self.seen_stack.pop()
             if op == "}":
-                self.seen_type = True
+                self.seen_type = True  # `struct s {...} name`: what follows is the declarator
+                self.decl_expr = False
         elif op == "<":
             # translator out_t < in_t *P >: a second type follows.
             if not self.decl_expr:
@@ -535,8 +541,12 @@ class DTokenizer:
                 self.in_provider = False
             else:
                 self.seen_type = False
-        elif op == "," and self.depth > 0 and self.seen_stack and not self.decl_expr:
-            # A new parameter (in a parameter list) starts a new type.
-            self.seen_type = False
+        elif op == "," and self.seen_stack:
+            innermost = self.seen_stack[-1][0]
+            if innermost == "{":
+                self.decl_expr = False  # the next enumerator or member declarator
+            elif not self.decl_expr:
+                # A new parameter or key type starts.
+                self.seen_type = False
         elif op == ":" and not self.decl_expr:
             self.decl_expr = True  # bit-field width, or a provider probe's translated args

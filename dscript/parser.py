@@ -103,11 +103,13 @@ def parse(
     sources = {filename: text}
     linemap = LineMap(filename)
     source_text = text
+    warnings: list[Diagnostic] = []
     if cpp:
         from .preprocess import preprocess
 
-        source_text, linemap, sources = preprocess(text, filename, include_dirs, defines or {})
+        source_text, linemap, sources, warnings = preprocess(text, filename, include_dirs, defines or {})
     program = _parse_text(source_text, linemap, sources)
+    program.warnings = warnings
     program.interpreter_options = {k: v for k, v in interp.items() if not k.startswith("I:")}
     return program
 
@@ -272,7 +274,7 @@ def _syntax_error(err: ParseError, tokenizer: DTokenizer, linemap: LineMap, sour
     message = f"syntax error near {found}"
     hint = _hint(expected, literal_text, found, tokenizer)
     prev = tokenizer.before_last if tok.type != "$END" else tokenizer.last
-    if hint.startswith("expected an operator or ';'") and prev is not None:
+    if hint.startswith("expected an operator or ';'") and prev is not None and prev.type != "PRAGMA":
         # Point where the ';' is missing: just after the previous token, as compilers do.
         line, col, width = prev.end_line, prev.end_column, 1
         message = f"syntax error: expected ';' (or an operator) before {found}"
@@ -403,6 +405,11 @@ class TreeBuilder(Transformer):
 
     def block(self, children):
         stmts = [c for c in children if isinstance(c, A.Stmt)]
+        return A.Block(stmts, span=self.cover(children))
+
+    def block_trailing(self, children):
+        last = self.expr_stmt([children[-1]])
+        stmts = [c for c in children[:-1] if isinstance(c, A.Stmt)] + [last]
         return A.Block(stmts, span=self.cover(children))
 
     # ------------------------------------------------------------ statements

@@ -71,6 +71,15 @@ class _Preprocessor(ply_cpp.Preprocessor):
                 yield from self.parsegen(_protect_pragmas(data), path)
                 return
         where = ", ".join(search) or "no include directories"
+        if tokens[0].value == "<":
+            # A system header (<sys/file.h>): DTrace takes its definitions from the
+            # host's headers and CTF. Where it is not on the -I path, go on without
+            # it; the names it would define are then reported by the checks.
+            self.problems.append(Diagnostic(
+                "D_PREPROC",
+                f"system header <{name}> not found (searched: {where}); continuing without it (add -I DIR)",
+                A.Span(current, line, 1), "warning"))
+            return
         self.error(current, line, f"#include file '{name}' not found (searched: {where}; add -I DIR)")
 
 
@@ -96,8 +105,8 @@ def _check_directives(text: str, filename: str) -> list[Diagnostic]:
 
 def preprocess(
     text: str, filename: str, include_dirs: Iterable[str], defines: dict[str, str]
-) -> tuple[str, LineMap, dict[str, str]]:
-    """Run cpp over ``text``; returns (output with line markers, line map, sources)."""
+) -> tuple[str, LineMap, dict[str, str], list[Diagnostic]]:
+    """Run cpp over ``text``; returns (output with line markers, line map, sources, warnings)."""
     if text.startswith("#!"):
         # Keep the line count, drop the interpreter line (cpp would choke on it).
         text = "\n" + text.split("\n", 1)[1] if "\n" in text else ""
@@ -142,6 +151,6 @@ def preprocess(
         out.append(value)
         at_line_start = False
     problems.extend(pp.problems)
-    if problems:
+    if any(p.severity == "error" for p in problems):
         raise DiagnosticError(problems, pp.sources)
-    return "".join(out), LineMap(filename), pp.sources
+    return "".join(out), LineMap(filename), pp.sources, problems

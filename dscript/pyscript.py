@@ -208,7 +208,6 @@ class _Compiler:
         self.lines = text.splitlines()
         self.diagnostics: list[Diagnostic] = []
         self.symbols: dict[str, _Symbol] = {}
-        self.star_import = False
         self.params: list[ParamSpec] = []
         self.aggregations: dict[str, AggregationInfo] = {}
         self.metadata: dict[str, Any] = {}
@@ -341,8 +340,7 @@ class _Compiler:
             self._fail("PY_IMPORT", f"a script imports only from {API_MODULE}, not {node.module or '.'}", node)
         for alias in node.names:
             if alias.name == "*":
-                self.star_import = True
-                continue
+                continue  # every api name resolves anyway (see _api_name)
             if alias.name not in api.__all__:
                 self._fail("PY_IMPORT", f"{API_MODULE} has no name `{alias.name}`", node)
             self._declare(alias.asname or alias.name, _Symbol("api", alias.name), node)
@@ -359,6 +357,8 @@ class _Compiler:
             self.metadata = self._meta(value)
             return
         called = self._api_call_name(value) if isinstance(value, py.Call) else None
+        if called in ("aggregation", "assoc_array", "variable") and not _d_reads_name(called, name):
+            self._fail("PY_DECL", f"`{name}` is a reserved word or type name in D: choose another name", targets[0])
         if called == "aggregation":
             self._declare(name, _Symbol("aggregation"), node)
             self.aggregations[name] = self._aggregation(name, value)  # type: ignore[arg-type]
@@ -1016,6 +1016,34 @@ def _d_reads_probe(text: str) -> bool:
         return False
     clauses = program.clauses
     return len(program.items) == 1 and len(clauses) == 1 and [p.text for p in clauses[0].probes] == [text]
+
+
+def _d_reads_name(kind: str, name: str) -> bool:
+    """``name`` works in D as an aggregation, associative array or global variable.
+
+    Python identifiers include D's type names and keywords (``string``, ``int``,
+    ``inline``, ``size_t``...), which D would not read as variables.
+    """
+    from .parser import parse
+
+    statement = {
+        "aggregation": f"@{name} = count();",
+        "assoc_array": f"{name}[0] = 0;",
+        "variable": f"{name} = 0;",
+    }[kind]
+    try:
+        program = parse(f"BEGIN {{ {statement} }}", "<name>")
+    except DiagnosticError:
+        return False
+    body = program.clauses[0].body if len(program.clauses) == 1 else []
+    if len(body) != 1:
+        return False
+    if isinstance(body[0], A.AggStmt):
+        return body[0].name == name
+    target = body[0].expr.target if isinstance(body[0], A.ExprStmt) and isinstance(body[0].expr, A.Assign) else None
+    if isinstance(target, A.Index):
+        target = target.base
+    return isinstance(target, A.Ident) and target.name == name
 
 
 def _is_docstring(node: py.stmt) -> bool:

@@ -128,7 +128,7 @@ def test_diagnostic_shows_line_and_caret():
 
 
 def test_syntax_errors_speak_d_not_lark():
-    for src in ("BEGIN { x = 1 }", "BEGIN { x = ; }", "syscall::read:entry /pid == 1 { }", "BEGIN { @a[1 = count(); }"):
+    for src in ("BEGIN { x = 1 y = 2; }", "BEGIN { x = ; }", "syscall::read:entry /pid == 1 { }", "BEGIN { @a[1 = count(); }"):
         with pytest.raises(DiagnosticError) as info:
             parse(src)
         message = info.value.diagnostics[0].message
@@ -159,3 +159,20 @@ def test_canonical_printer_minimal_parentheses():
     assert "x = (a + b) * c;" in text and "y = a - (b - c);" in text and "z = - -a;" in text
     assert "w = (a, b);" in text
     assert parse(text) == program
+
+
+def test_last_statement_may_omit_semicolon():
+    program = parse("BEGIN { x = 1; trace(x) }\nEND { @a[1] = count() }")
+    assert program.clauses[0].body[-1] == A.ExprStmt(A.Call("trace", [A.Ident("x")]))
+    assert isinstance(program.clauses[1].body[0], A.AggStmt)
+
+
+def test_typedef_names_as_associative_array_keys():
+    program = parse("string dcmd[uchar_t];\nself int last[dev_t];\nint seen[nge_t *];\n")
+    keys = [d.declarators[0].arrays[0].keys[0] for d in program.items]
+    assert [k.spec.name for k in keys] == ["uchar_t", "dev_t", "nge_t"] and keys[2].pointers == 1
+
+
+def test_typedef_enum_with_values():
+    program = parse("typedef enum st { A = 0, B, C = 5 } st_t;\nst_t s;\nBEGIN { s = B; }\n")
+    assert [d for d in check(program) if d.severity == "error"] == []
