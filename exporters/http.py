@@ -81,19 +81,24 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "dtscope-exporter"
     sys_version = ""
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format, *args) -> None:
         pass  # one line per scrape would flood the service log
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         self._respond(head=False)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._respond(head=True)
 
     def _respond(self, head: bool) -> None:
         if not self._authorized():
-            self._send(401, b"Unauthorized\n", "text/plain; charset=utf-8", head,
-                       {"WWW-Authenticate": 'Basic realm="dtscope"'})
+            self._send(
+                401,
+                b"Unauthorized\n",
+                "text/plain; charset=utf-8",
+                head,
+                {"WWW-Authenticate": 'Basic realm="dtscope"'},
+            )
             return
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
@@ -103,8 +108,13 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception as err:  # noqa: BLE001 - a scrape reports the failure, the server lives
                 self._send(500, f"error rendering metrics: {err}\n".encode(), "text/plain", head)
                 return
-            self._send(200, body, Exposition.CONTENT_TYPE, head,
-                       {"Content-Encoding": "gzip"} if compressed else None)
+            self._send(
+                200,
+                body,
+                Exposition.CONTENT_TYPE,
+                head,
+                {"Content-Encoding": "gzip"} if compressed else None,
+            )
         elif path == "/":
             self._send(200, self._index(), "text/html; charset=utf-8", head)
         else:
@@ -136,15 +146,21 @@ class _Handler(BaseHTTPRequestHandler):
         title = html.escape(self.server.title)
         page = (
             f"<!doctype html><html><head><title>{title}</title></head><body>"
-            f"<h1>{title}</h1><p><a href=\"/metrics\">Metrics</a></p>"
+            f'<h1>{title}</h1><p><a href="/metrics">Metrics</a></p>'
             "<table><tr><th>script</th><th>tracer</th><th>restarts</th><th>aggregations</th></tr>"
             + "".join(rows)
             + "</table></body></html>\n"
         )
         return page.encode()
 
-    def _send(self, status: int, body: bytes, content_type: str, head: bool,
-              extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        head: bool,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -184,7 +200,7 @@ class ExporterServer:
             host = f"[{host}]"
         return f"{scheme}://{host}:{self.port}"
 
-    def start(self) -> "ExporterServer":
+    def start(self) -> ExporterServer:
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="dtscope-export-http", daemon=True
         )

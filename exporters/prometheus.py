@@ -23,9 +23,11 @@ import math
 import re
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
+from dtscope.collectors.model import HISTOGRAM_FUNCTIONS, AggInfo, AggRow, Bucket, Snapshot
 from prometheus_client import (
     CollectorRegistry,
     GCCollector,
@@ -41,8 +43,6 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
-
-from dtscope.collectors.model import HISTOGRAM_FUNCTIONS, AggInfo, AggRow, Bucket, Snapshot
 
 DEFAULT_SERIES_LIMIT = 10_000
 
@@ -156,8 +156,7 @@ def metric_name(script: str, aggregation: str, function: str, unit: str | None) 
     by the client library). The anonymous aggregation ``@`` is named after its function."""
     agg = sanitize_name(aggregation) or function
     name = f"dtscope_{sanitize_name(script) or 'script'}_{agg}"
-    if name.endswith("_total"):
-        name = name[: -len("_total")]
+    name = name.removesuffix("_total")
     _, suffix = unit_of(unit)
     if suffix and not name.endswith("_" + suffix):
         name += "_" + suffix
@@ -428,7 +427,6 @@ class ScriptMetrics:
             family.add_metric(key, buckets, hist.estimated_sum / divisor)
         return family
 
-
     # ------------------------------------------------------------------ text
 
     def render_text(self) -> str:
@@ -464,7 +462,9 @@ class ScriptMetrics:
             label_text = metric.label_text
             for key, value in metric.series.items():
                 text = label_text.get(key) or labels(metric, key)
-                out.append(f"{exposed}{text[0]} {number(value / divisor if divisor != 1 else value)}\n")
+                out.append(
+                    f"{exposed}{text[0]} {number(value / divisor if divisor != 1 else value)}\n"
+                )
             return "".join(out)
         bounds = metric.sorted_bounds
         les = [number(bound / divisor) for bound in bounds]
@@ -483,7 +483,7 @@ class ScriptMetrics:
         return "".join(out)
 
 
-def _number(value: float | int) -> str:
+def _number(value: float) -> str:
     """floatToGoString, with a shortcut for the small integers most counters hold."""
     if type(value) is int and -1_000_000 < value < 1_000_000:
         return f"{value}.0"
@@ -491,7 +491,7 @@ def _number(value: float | int) -> str:
 
 
 def escape_label_value(value: str) -> str:
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
 class ScriptCollector(Collector):
@@ -518,7 +518,9 @@ class HealthCollector(Collector):
             "dtscope_tracer_restarts", "times the script's tracer was restarted", labels=["script"]
         )
         drops = CounterMetricFamily(
-            "dtscope_drops", "data the tracer reported as dropped, by kind", labels=["script", "kind"]
+            "dtscope_drops",
+            "data the tracer reported as dropped, by kind",
+            labels=["script", "kind"],
         )
         errors = CounterMetricFamily(
             "dtscope_tracer_errors", "errors the tracer reported", labels=["script"]

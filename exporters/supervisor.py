@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from dtscope.collectors.model import Snapshot
 
@@ -101,8 +101,8 @@ class Supervisor(threading.Thread):
             if close is not None:
                 try:
                     close()
-                except Exception:  # noqa: BLE001 - the tracer is gone either way
-                    pass
+                except Exception as err:  # noqa: BLE001 - the tracer is gone either way
+                    self.log(f"script {self.metrics.script}: while stopping the tracer: {err}")
 
 
 def _log_to_stderr(message: str) -> None:

@@ -46,11 +46,26 @@ CLIENT_AUTH_TYPES = {
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
 }
 
-TLS_KEYS = {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version"}
-TLS_UNSUPPORTED = {"cipher_suites", "curve_preferences", "prefer_server_cipher_suites", "client_allowed_sans", "cert", "key"}
+TLS_KEYS = {
+    "cert_file",
+    "key_file",
+    "client_auth_type",
+    "client_ca_file",
+    "min_version",
+    "max_version",
+}
+TLS_UNSUPPORTED = {
+    "cipher_suites",
+    "curve_preferences",
+    "prefer_server_cipher_suites",
+    "client_allowed_sans",
+    "cert",
+    "key",
+}
 HTTP_KEYS = {"headers"}
 HTTP_UNSUPPORTED = {"http2"}
 TOP_KEYS = {"tls_server_config", "http_server_config", "basic_auth_users"}
+
 
 # Checked when the user name is unknown, so that a wrong name costs as much as a wrong password.
 @functools.cache
@@ -130,7 +145,9 @@ def load_web_config(path: str) -> WebConfig:
             raise fail(f"http_server_config: {', '.join(sorted(bad))} is not supported by dtscope")
         unknown = set(http) - HTTP_KEYS - HTTP_UNSUPPORTED
         if unknown:
-            raise fail(f"http_server_config: unknown setting(s) {', '.join(sorted(map(str, unknown)))}")
+            raise fail(
+                f"http_server_config: unknown setting(s) {', '.join(sorted(map(str, unknown)))}"
+            )
         headers = http.get("headers") or {}
         if not isinstance(headers, dict):
             raise fail("http_server_config.headers must be a mapping")
@@ -167,15 +184,22 @@ def _ssl_context(tls: dict, base: str, fail) -> ssl.SSLContext:
         raise fail(f"cannot read {err.filename or cert_path}") from None
     except (ssl.SSLError, OSError) as err:
         raise fail(f"cannot load certificate {cert_path} with key {key_path}: {err}") from None
-    for setting, attribute in (("min_version", "minimum_version"), ("max_version", "maximum_version")):
+    for setting, attribute in (
+        ("min_version", "minimum_version"),
+        ("max_version", "maximum_version"),
+    ):
         if setting in tls:
             version = TLS_VERSIONS.get(str(tls[setting]))
             if version is None:
-                raise fail(f"tls_server_config.{setting}: expected one of {', '.join(TLS_VERSIONS)}")
+                raise fail(
+                    f"tls_server_config.{setting}: expected one of {', '.join(TLS_VERSIONS)}"
+                )
             setattr(context, attribute, version)
     auth_type = str(tls.get("client_auth_type") or "NoClientCert")
     if auth_type not in CLIENT_AUTH_TYPES:
-        raise fail(f"tls_server_config.client_auth_type: expected one of {', '.join(CLIENT_AUTH_TYPES)}")
+        raise fail(
+            f"tls_server_config.client_auth_type: expected one of {', '.join(CLIENT_AUTH_TYPES)}"
+        )
     ca = tls.get("client_ca_file")
     if auth_type in ("VerifyClientCertIfGiven", "RequireAndVerifyClientCert") and not ca:
         raise fail(f"tls_server_config: client_auth_type {auth_type} needs client_ca_file")

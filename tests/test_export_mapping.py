@@ -12,9 +12,6 @@ import io
 import math
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-
 from dtscope.collectors.model import AggInfo, AggRow, Bucket, Snapshot, read_jsonl, write_jsonl
 from dtscope.exporters.prometheus import (
     Exposition,
@@ -25,8 +22,10 @@ from dtscope.exporters.prometheus import (
     label_names,
     metric_name,
 )
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def snap(rows, infos=(), seq=0, drops=None, errors=None):
@@ -114,7 +113,13 @@ def test_counters_accumulate_across_intervals_with_total_suffix():
     info = AggInfo("calls", "count", ["execname", "pid"])
     m = ScriptMetrics("t")
     m.apply(snap([AggRow("calls", "count", ("bash", 10), 3)], [info], 0))
-    m.apply(snap([AggRow("calls", "count", ("bash", 10), 4), AggRow("calls", "count", ("sh", 11), 1)], [info], 1))
+    m.apply(
+        snap(
+            [AggRow("calls", "count", ("bash", 10), 4), AggRow("calls", "count", ("sh", 11), 1)],
+            [info],
+            1,
+        )
+    )
     m.apply(snap([], [info], 2))  # a quiet interval: counters keep their value
     got = samples(m)
     assert got[("dtscope_t_calls_total", (("execname", "bash"), ("pid", "10")))] == 7
@@ -159,7 +164,20 @@ def test_quantize_histogram_cumulative_buckets_in_seconds():
     info = AggInfo("lat", "quantize", ["zonename"], "ns")
     m = ScriptMetrics("t")
     # 2 values in [1024, 2048) ns and 1 in [4096, 8192) ns
-    m.apply(snap([AggRow("lat", "quantize", ("global",), 3, [Bucket(1024, 2048, 2), Bucket(4096, 8192, 1)])], [info]))
+    m.apply(
+        snap(
+            [
+                AggRow(
+                    "lat",
+                    "quantize",
+                    ("global",),
+                    3,
+                    [Bucket(1024, 2048, 2), Bucket(4096, 8192, 1)],
+                )
+            ],
+            [info],
+        )
+    )
     # next interval: one more value in [1024, 2048)
     m.apply(snap([AggRow("lat", "quantize", ("global",), 1, [Bucket(1024, 2048, 1)])], [info], 1))
     got = samples(m)
@@ -177,10 +195,14 @@ def test_quantize_histogram_cumulative_buckets_in_seconds():
 def test_series_of_one_histogram_share_every_bound():
     # Grafana heat maps and histogram_quantile() want the same le set on every series.
     m = ScriptMetrics("t")
-    m.apply(snap([
-        AggRow("h", "quantize", ("a",), 1, [Bucket(1, 2, 1)]),
-        AggRow("h", "quantize", ("b",), 1, [Bucket(8, 16, 1)]),
-    ]))
+    m.apply(
+        snap(
+            [
+                AggRow("h", "quantize", ("a",), 1, [Bucket(1, 2, 1)]),
+                AggRow("h", "quantize", ("b",), 1, [Bucket(8, 16, 1)]),
+            ]
+        )
+    )
     got = samples(m)
     for key, lows in (("a", (1, 1)), ("b", (0, 1))):
         assert got[("dtscope_t_h_bucket", (("key0", key), ("le", "1.0")))] == lows[0]
@@ -227,9 +249,15 @@ def test_gauges_hold_the_last_interval_only():
 def test_label_values_are_escaped_and_read_back_exactly():
     nasty = 'a"b\\c\nd'
     m = ScriptMetrics("t")
-    m.apply(snap([AggRow("n", "count", (nasty, "zone with spaces"), 1)],
-                 [AggInfo("n", "count", ["execname", "zonename"])]))
-    assert samples(m)[("dtscope_t_n_total", (("execname", nasty), ("zone", "zone with spaces")))] == 1
+    m.apply(
+        snap(
+            [AggRow("n", "count", (nasty, "zone with spaces"), 1)],
+            [AggInfo("n", "count", ["execname", "zonename"])],
+        )
+    )
+    assert (
+        samples(m)[("dtscope_t_n_total", (("execname", nasty), ("zone", "zone with spaces")))] == 1
+    )
 
 
 def test_series_limit_drops_new_series_and_counts_them():
@@ -311,21 +339,35 @@ def test_compressed_exposition_is_gzip_members_that_read_as_one():
 def test_fast_text_is_byte_identical_to_the_client_library():
     """render_text() is an optimisation of generate_latest(ScriptCollector): same bytes."""
     m = ScriptMetrics("t", units={"sz": "bytes"})
-    infos = [AggInfo("lat", "quantize", ["zonename", "probefunc"], "ns"),
-             AggInfo("calls", "count", ["execname", "pid"]),
-             AggInfo("neg", "lquantize", ["le"]),
-             AggInfo("sz", "sum", ["self->fd"])]
+    infos = [
+        AggInfo("lat", "quantize", ["zonename", "probefunc"], "ns"),
+        AggInfo("calls", "count", ["execname", "pid"]),
+        AggInfo("neg", "lquantize", ["le"]),
+        AggInfo("sz", "sum", ["self->fd"]),
+    ]
     for seq in range(3):
-        m.apply(snap([
-            AggRow("lat", "quantize", ("global", "read"), 3, [Bucket(1024, 2048, 2), Bucket(1 << (20 + seq), 2 << (20 + seq), 1)]),
-            AggRow("lat", "quantize", ('z"1', "write"), 1, [Bucket(0, 1, 1)]),
-            AggRow("calls", "count", ('we"ird\\x\nnl', 12), 5),
-            AggRow("calls", "count", ("bash", 10 + seq), 1),
-            AggRow("neg", "lquantize", ("a",), 3, [Bucket(None, -5, 1), Bucket(0, 5, 2)]),
-            AggRow("sz", "sum", (3,), 123456789012),
-            AggRow("", "avg", (), 2.5),
-            AggRow("mx", "max", ("k",), -7),
-        ], infos, seq))
+        m.apply(
+            snap(
+                [
+                    AggRow(
+                        "lat",
+                        "quantize",
+                        ("global", "read"),
+                        3,
+                        [Bucket(1024, 2048, 2), Bucket(1 << (20 + seq), 2 << (20 + seq), 1)],
+                    ),
+                    AggRow("lat", "quantize", ('z"1', "write"), 1, [Bucket(0, 1, 1)]),
+                    AggRow("calls", "count", ('we"ird\\x\nnl', 12), 5),
+                    AggRow("calls", "count", ("bash", 10 + seq), 1),
+                    AggRow("neg", "lquantize", ("a",), 3, [Bucket(None, -5, 1), Bucket(0, 5, 2)]),
+                    AggRow("sz", "sum", (3,), 123456789012),
+                    AggRow("", "avg", (), 2.5),
+                    AggRow("mx", "max", ("k",), -7),
+                ],
+                infos,
+                seq,
+            )
+        )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ScriptCollector(m))
     assert m.render_text().encode() == generate_latest(registry)

@@ -24,7 +24,6 @@ import urllib.request
 from types import SimpleNamespace
 
 import pytest
-
 from dtscope.collectors.base import RunOptions
 from dtscope.collectors.bpftrace import BpftraceBackend, prepare_text
 from dtscope.exporters.http import ExporterServer
@@ -43,10 +42,24 @@ interval:ms:500 {
 """
 
 MAPS = {
-    "@calls": SimpleNamespace(bt_name="@calls", aggregation="calls", function="count", role="main",
-                              params=(), key_kinds=["int"], key_names=["pid"]),
-    "@wsize": SimpleNamespace(bt_name="@wsize", aggregation="wsize", function="quantize", role="main",
-                              params=(), key_kinds=["int"], key_names=["pid"]),
+    "@calls": SimpleNamespace(
+        bt_name="@calls",
+        aggregation="calls",
+        function="count",
+        role="main",
+        params=(),
+        key_kinds=["int"],
+        key_names=["pid"],
+    ),
+    "@wsize": SimpleNamespace(
+        bt_name="@wsize",
+        aggregation="wsize",
+        function="quantize",
+        role="main",
+        params=(),
+        key_kinds=["int"],
+        key_names=["pid"],
+    ),
 }
 
 # Waits for "go N M" lines; for each: N getppid calls, M writes of 100 bytes, then "done".
@@ -97,11 +110,17 @@ class PrometheusServer:
         self.port = free_port()
         config = tmp_path / "prometheus.yml"
         config.write_text(config_text)
-        self.log = open(tmp_path / "prometheus.log", "w")
+        self.log = open(tmp_path / "prometheus.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-            stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                PROMETHEUS,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         wait_for(self._ready, 30, "prometheus to be ready", 0.2)
 
@@ -113,7 +132,9 @@ class PrometheusServer:
             return False
 
     def query(self, expr: str) -> list[tuple[dict, float]]:
-        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode(
+            {"query": expr}
+        )
         with urllib.request.urlopen(url, timeout=5) as r:
             body = json.load(r)
         assert body["status"] == "success", body
@@ -172,13 +193,17 @@ def test_prometheus_scrapes_exact_counts_and_survives_a_tracer_kill(tmp_path):
         return backend.stream(prepare_text(PROGRAM, MAPS, "wl"), options)
 
     # A long first backoff keeps dtscope_up at 0 for a few scrapes after the kill.
-    supervisor = Supervisor(metrics, source, on_snapshot=exposition.data, backoff_initial=3.0,
-                            log=lambda message: None)
+    supervisor = Supervisor(
+        metrics, source, on_snapshot=exposition.data, backoff_initial=3.0, log=lambda message: None
+    )
     server = ExporterServer(exposition, ("127.0.0.1", 0)).start()
     supervisor.start()
-    prometheus = PrometheusServer(tmp_path, PrometheusServer.plain_config(f"127.0.0.1:{server.port}"))
-    workload = subprocess.Popen([sys.executable, "-c", WORKLOAD], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True)
+    prometheus = PrometheusServer(
+        tmp_path, PrometheusServer.plain_config(f"127.0.0.1:{server.port}")
+    )
+    workload = subprocess.Popen(
+        [sys.executable, "-c", WORKLOAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     pid = str(workload.pid)
     calls = f'dtscope_wl_calls_total{{pid="{pid}"}}'
 
@@ -200,13 +225,21 @@ def test_prometheus_scrapes_exact_counts_and_survives_a_tracer_kill(tmp_path):
         assert len(tracers) == 1, tracers
         os.kill(tracers[0], signal.SIGKILL)
         wait_for(lambda: not metrics.up, 5, "dtscope_up to drop")
-        wait_for(lambda: prometheus.value('dtscope_up{script="wl"}') == 0, 10, "Prometheus to see up == 0")
+        wait_for(
+            lambda: prometheus.value('dtscope_up{script="wl"}') == 0,
+            10,
+            "Prometheus to see up == 0",
+        )
         # the last values keep being served while the tracer is down
         assert prometheus.value(calls) == 5000
 
         burst(2500, 200)
         assert wait_for(lambda: prometheus.value(calls) == 7500, 20, f"{calls} == 7500")
-        wait_for(lambda: prometheus.value('dtscope_up{script="wl"}') == 1, 10, "Prometheus to see up == 1")
+        wait_for(
+            lambda: prometheus.value('dtscope_up{script="wl"}') == 1,
+            10,
+            "Prometheus to see up == 1",
+        )
 
         assert prometheus.value(f"resets({calls}[5m])") == 0
         assert prometheus.value('min_over_time(dtscope_up{script="wl"}[5m])') == 0
@@ -263,14 +296,28 @@ def test_dtscope_export_command_counts_a_d_script_exactly_and_stops_on_sigterm(t
     script.write_text("syscall::getppid:entry\n{\n  @calls[pid] = count();\n}\n")
     port = free_port()
     exporter = subprocess.Popen(
-        [sys.executable, "-m", "dtscope", "export", str(script), "--listen", f"127.0.0.1:{port}",
-         "--interval", "500ms"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "dtscope",
+            "export",
+            str(script),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--interval",
+            "500ms",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    workload = subprocess.Popen([sys.executable, "-c", WORKLOAD], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True)
+    workload = subprocess.Popen(
+        [sys.executable, "-c", WORKLOAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
-        wait_for(lambda: scrape_value(port, 'dtscope_up{script="calls"}') == 1, 30, "the tracer to run")
+        wait_for(
+            lambda: scrape_value(port, 'dtscope_up{script="calls"}') == 1, 30, "the tracer to run"
+        )
         snapshots = 'dtscope_snapshots_total{script="calls"}'
         # The child's own start-up made a few getppid calls: count from a baseline taken
         # once those are in, and start the burst right after a snapshot.
@@ -308,16 +355,43 @@ def test_dtscope_export_command_counts_a_d_script_exactly_and_stops_on_sigterm(t
 
 def make_certificates(directory) -> None:
     """A CA and a server certificate for 127.0.0.1, made with openssl."""
+
     def openssl(*args):
         subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
 
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-            "-subj", "/CN=dtscope test CA")
+    openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=dtscope test CA",
+    )
     (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
     openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=dtscope test")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "server.ext")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    )
 
 
 def test_prometheus_scrapes_over_tls_with_basic_auth(tmp_path):
@@ -325,7 +399,6 @@ def test_prometheus_scrapes_over_tls_with_basic_auth(tmp_path):
     import datetime as dt
 
     import bcrypt
-
     from dtscope.collectors.model import AggInfo, AggRow, Snapshot
     from dtscope.exporters.webconfig import load_web_config
 
@@ -337,11 +410,17 @@ def test_prometheus_scrapes_over_tls_with_basic_auth(tmp_path):
         f"basic_auth_users:\n  prometheus: '{hashed}'\n"
     )
     metrics = ScriptMetrics("secure")
-    metrics.apply(Snapshot(time=dt.datetime.now(dt.timezone.utc), interval=1.0,
-                           rows=[AggRow("calls", "count", ("global",), 42)],
-                           aggregations={"calls": AggInfo("calls", "count", ["zonename"])}))
-    server = ExporterServer(Exposition([metrics]), ("127.0.0.1", 0),
-                            load_web_config(str(tmp_path / "web.yml"))).start()
+    metrics.apply(
+        Snapshot(
+            time=dt.datetime.now(dt.UTC),
+            interval=1.0,
+            rows=[AggRow("calls", "count", ("global",), 42)],
+            aggregations={"calls": AggInfo("calls", "count", ["zonename"])},
+        )
+    )
+    server = ExporterServer(
+        Exposition([metrics]), ("127.0.0.1", 0), load_web_config(str(tmp_path / "web.yml"))
+    ).start()
     target = f"127.0.0.1:{server.port}"
     job = (
         "  - job_name: {name}\n    scheme: https\n    tls_config: {{ca_file: {ca}}}\n"

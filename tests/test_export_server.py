@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 import gzip
 import http.client
-import os
+import itertools
 import ssl
 import subprocess
 import sys
@@ -23,27 +23,31 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-
 from dtscope.collectors.base import TracerNotFound
 from dtscope.collectors.model import AggInfo, AggRow, Bucket, Snapshot
-from dtscope.errors import UsageError, UserError
 from dtscope.exporters.http import ExporterServer, parse_listen
 from dtscope.exporters.prometheus import Exposition, ScriptMetrics
 from dtscope.exporters.supervisor import Supervisor
 from dtscope.exporters.webconfig import WebConfig, load_web_config
+
+from dtscope.errors import UsageError, UserError
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def snapshot(seq: int, value: int = 1, state: str = "running") -> Snapshot:
     return Snapshot(
-        time=dt.datetime.now(dt.timezone.utc),
+        time=dt.datetime.now(dt.UTC),
         seq=seq,
         interval=1.0,
-        rows=[AggRow("calls", "count", ("bash",), value),
-              AggRow("lat", "quantize", ("bash",), 1, [Bucket(1024, 2048, 1)])],
-        aggregations={"calls": AggInfo("calls", "count", ["execname"]),
-                      "lat": AggInfo("lat", "quantize", ["execname"], "ns")},
+        rows=[
+            AggRow("calls", "count", ("bash",), value),
+            AggRow("lat", "quantize", ("bash",), 1, [Bucket(1024, 2048, 1)]),
+        ],
+        aggregations={
+            "calls": AggInfo("calls", "count", ["execname"]),
+            "lat": AggInfo("lat", "quantize", ["execname"], "ns"),
+        },
         tracer_state=state,
     )
 
@@ -128,7 +132,9 @@ def test_listening_on_a_taken_port_is_a_clear_error():
 
 def hashed(password: str) -> str:
     # htpasswd writes $2y$; make sure that flavour is accepted too
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode().replace("$2b$", "$2y$")
+    return (
+        bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode().replace("$2b$", "$2y$")
+    )
 
 
 def basic(user: str, password: str) -> dict:
@@ -142,8 +148,14 @@ def test_basic_auth_wrong_credentials_get_401_and_nothing_else(tmp_path):
     metrics.apply(snapshot(0))
     server = serve(metrics, load_web_config(str(config)))
     try:
-        attempts = [{}, basic("prom", "wrong"), basic("nobody", "s3cret"), basic("prom", ""),
-                    {"Authorization": "Basic !!notbase64"}, {"Authorization": "Bearer x"}]
+        attempts = [
+            {},
+            basic("prom", "wrong"),
+            basic("nobody", "s3cret"),
+            basic("prom", ""),
+            {"Authorization": "Basic !!notbase64"},
+            {"Authorization": "Bearer x"},
+        ]
         for headers in attempts:
             for path in ("/metrics", "/", "/nope"):
                 status, response_headers, body = get(server.url + path, headers)
@@ -163,15 +175,51 @@ def openssl(*args: str, cwd: Path) -> None:
 def make_certificates(directory: Path) -> None:
     """A CA, a server certificate for 127.0.0.1 and a client certificate, all real."""
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-            "-subj", "/CN=dtscope test CA", cwd=directory)
+    openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=dtscope test CA",
+        cwd=directory,
+    )
     (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     for name in ("server", "client"):
-        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                "-subj", f"/CN=dtscope test {name}", cwd=directory)
+        openssl(
+            "req",
+            *ec,
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            f"/CN=dtscope test {name}",
+            cwd=directory,
+        )
         extra = ["-extfile", "server.ext"] if name == "server" else []
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", *extra, cwd=directory)
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.crt",
+            "-days",
+            "2",
+            *extra,
+            cwd=directory,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +238,8 @@ def client_context(certs: Path, with_client_cert: bool = False) -> ssl.SSLContex
 
 def test_tls_with_basic_auth(certificates):
     config = certificates / "web-tls.yml"
-    config.write_text(textwrap.dedent(f"""\
+    config.write_text(
+        textwrap.dedent(f"""\
         tls_server_config:
           cert_file: server.crt
           key_file: server.key
@@ -199,7 +248,8 @@ def test_tls_with_basic_auth(certificates):
             X-Content-Type-Options: nosniff
         basic_auth_users:
           prom: '{hashed("s3cret")}'
-        """))
+        """)
+    )
     metrics = ScriptMetrics("t")
     metrics.apply(snapshot(0, 7))
     server = serve(metrics, load_web_config(str(config)))
@@ -218,8 +268,9 @@ def test_tls_with_basic_auth(certificates):
             assert b"dtscope" not in connection.getresponse().read()
         # a client that does not trust our CA refuses the certificate
         with pytest.raises(urllib.error.URLError):
-            urllib.request.urlopen(server.url + "/metrics", timeout=5,
-                                   context=ssl.create_default_context())
+            urllib.request.urlopen(
+                server.url + "/metrics", timeout=5, context=ssl.create_default_context()
+            )
         # the server still answers after those failures
         status, _, _ = get(server.url + "/metrics", basic("prom", "s3cret"), context)
         assert status == 200
@@ -249,11 +300,18 @@ def test_tls_client_certificates(certificates):
     [
         ("tls_server_config:\n  cert_file: server.crt\n", "needs both cert_file and key_file"),
         ("tls_server_config:\n  cert_file: nope.crt\n  key_file: server.key\n", "cannot read"),
-        ("tls_server_config:\n  cert_file: server.key\n  key_file: server.key\n", "cannot load certificate"),
-        ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [x]\n",
-         "cipher_suites is not supported"),
-        ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS9\n",
-         "min_version: expected one of"),
+        (
+            "tls_server_config:\n  cert_file: server.key\n  key_file: server.key\n",
+            "cannot load certificate",
+        ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [x]\n",
+            "cipher_suites is not supported",
+        ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS9\n",
+            "min_version: expected one of",
+        ),
         ("basic_auth_users:\n  prom: plaintext\n", "'prom' is not a bcrypt hash"),
         ("basic_auth_user:\n  prom: x\n", "unknown setting(s) basic_auth_user"),
         ("- a list\n", "expected a mapping"),
@@ -286,8 +344,13 @@ def test_a_dying_tracer_is_restarted_and_counters_never_go_back():
 
     metrics = ScriptMetrics("t")
     up_seen = []
-    supervisor = Supervisor(metrics, source, backoff_initial=0.2, log=lambda m: None,
-                            on_snapshot=lambda m: up_seen.append(m.up))
+    supervisor = Supervisor(
+        metrics,
+        source,
+        backoff_initial=0.2,
+        log=lambda m: None,
+        on_snapshot=lambda m: up_seen.append(m.up),
+    )
     supervisor.start()
     try:
         deadline = time.monotonic() + 5
@@ -321,12 +384,14 @@ def test_a_tracer_that_exits_is_restarted_with_growing_backoff():
         return iter([snapshot(len(starts), 1, state="exited")])
 
     metrics = ScriptMetrics("t")
-    supervisor = Supervisor(metrics, source, backoff_initial=0.1, backoff_max=0.4, log=lambda m: None)
+    supervisor = Supervisor(
+        metrics, source, backoff_initial=0.1, backoff_max=0.4, log=lambda m: None
+    )
     supervisor.start()
     time.sleep(1.2)
     supervisor.stop()
     supervisor.join(5)
-    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) >= 3
     assert gaps[0] >= 0.1 and gaps[1] >= 0.2 and gaps[2] >= 0.4
     assert all(gap < 0.4 + 0.3 for gap in gaps)  # capped at backoff_max
@@ -387,8 +452,13 @@ def rss_kib(pid: int) -> int:
 @pytest.mark.slow
 def test_fifty_concurrent_scrapers_for_a_minute_no_errors_bounded_memory():
     duration, scrapers = 60.0, 50
-    proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER_SCRIPT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     try:
         port = int(proc.stdout.readline())
         errors: list[str] = []
@@ -459,7 +529,7 @@ def test_export_needs_a_script(dtscope_cli):
     ],
 )
 def test_export_bad_arguments_are_clear_errors(dtscope_cli, args, message):
-    code, out, err = dtscope_cli("export", *args)
+    code, _, err = dtscope_cli("export", *args)
     assert code != 0
     assert message in err
     assert "Traceback" not in err
@@ -481,8 +551,16 @@ def test_the_example_config_file_is_valid():
     from dtscope.commands.export import settings_from
 
     path = REPO / "exporters" / "service" / "exporter.yaml"
-    args = argparse.Namespace(config=str(path), scripts=[], defines=[], listen=None, interval=None,
-                              web_config=None, series_limit=None, backend=None)
+    args = argparse.Namespace(
+        config=str(path),
+        scripts=[],
+        defines=[],
+        listen=None,
+        interval=None,
+        web_config=None,
+        series_limit=None,
+        backend=None,
+    )
     settings = settings_from(args)
     assert settings.listen == "127.0.0.1:9470"
     assert settings.scripts and settings.interval > 0
@@ -525,8 +603,12 @@ def test_systemd_unit_verifies(tmp_path):
         pytest.skip("systemd-analyze is not installed")
     # verify insists that ExecStart exists: point it at this checkout's dtscope
     local = tmp_path / "dtscope-exporter.service"
-    local.write_text(unit.replace("/usr/local/bin/dtscope", str(Path(sys.executable).parent / "dtscope")))
-    result = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True)
+    local.write_text(
+        unit.replace("/usr/local/bin/dtscope", str(Path(sys.executable).parent / "dtscope"))
+    )
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(local)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
 
@@ -539,7 +621,9 @@ def test_grafana_dashboard_queries_are_valid_promql(tmp_path):
     dashboard = json.loads((REPO / "exporters" / "grafana" / "dtscope.json").read_text())
     variables = {v["name"] for v in dashboard["templating"]["list"]}
     exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
-    assert any("heatmap" == t.get("format") for p in dashboard["panels"] for t in p.get("targets", []))
+    assert any(
+        "heatmap" == t.get("format") for p in dashboard["panels"] for t in p.get("targets", [])
+    )
     assert any("by (zone)" in e for e in exprs)
     for expr in exprs:
         for name in re.findall(r"\$\{?(\w+)\}?", expr):
@@ -547,8 +631,14 @@ def test_grafana_dashboard_queries_are_valid_promql(tmp_path):
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool is not installed (Debian package prometheus)")
-    concrete = {"${counter}": "dtscope_x_calls_total", "${histogram}": "dtscope_x_lat_seconds",
-                "$__rate_interval": "1m", "$instance": ".*", "$zone": ".*", "$job": ".*"}
+    concrete = {
+        "${counter}": "dtscope_x_calls_total",
+        "${histogram}": "dtscope_x_lat_seconds",
+        "$__rate_interval": "1m",
+        "$instance": ".*",
+        "$zone": ".*",
+        "$job": ".*",
+    }
     rules = ["groups:", "  - name: dashboard", "    rules:"]
     for i, expr in enumerate(exprs):
         for variable, value in concrete.items():
@@ -556,5 +646,7 @@ def test_grafana_dashboard_queries_are_valid_promql(tmp_path):
         rules += [f"      - record: dashboard:query{i}", f"        expr: {json.dumps(expr)}"]
     path = tmp_path / "rules.yml"
     path.write_text("\n".join(rules) + "\n")
-    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
+    result = subprocess.run(
+        [promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -29,16 +29,38 @@ CONFIG_KEYS = {"scripts", "listen", "interval", "web_config", "series_limit", "b
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scripts", nargs="*", metavar="PROBE|FILE", help="probe names, .d or .py scripts")
-    parser.add_argument("--config", metavar="FILE", help="YAML config (see exporters/service/exporter.yaml)")
-    parser.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:9470)")
-    parser.add_argument("--interval", metavar="I", help="seconds between snapshots, e.g. 5s, 500ms (default 5s)")
-    parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
-                        help="define a script parameter (repeatable; applies to every script)")
-    parser.add_argument("--web-config", metavar="FILE", help="TLS and basic auth (exporter-toolkit format)")
-    parser.add_argument("--series-limit", type=int, metavar="N",
-                        help="most series per metric; more are dropped and counted (default 10000)")
-    parser.add_argument("--backend", choices=("auto", "bpftrace", "dtrace"), help="tracer (default auto)")
+    parser.add_argument(
+        "scripts", nargs="*", metavar="PROBE|FILE", help="probe names, .d or .py scripts"
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="YAML config (see exporters/service/exporter.yaml)"
+    )
+    parser.add_argument(
+        "--listen", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:9470)"
+    )
+    parser.add_argument(
+        "--interval", metavar="I", help="seconds between snapshots, e.g. 5s, 500ms (default 5s)"
+    )
+    parser.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="define a script parameter (repeatable; applies to every script)",
+    )
+    parser.add_argument(
+        "--web-config", metavar="FILE", help="TLS and basic auth (exporter-toolkit format)"
+    )
+    parser.add_argument(
+        "--series-limit",
+        type=int,
+        metavar="N",
+        help="most series per metric; more are dropped and counted (default 10000)",
+    )
+    parser.add_argument(
+        "--backend", choices=("auto", "bpftrace", "dtrace"), help="tracer (default auto)"
+    )
 
 
 @dataclass
@@ -107,14 +129,23 @@ def _script_specs(items: Any, base: str, where: str) -> list[ScriptSpec]:
         elif isinstance(item, dict) and isinstance(item.get("script"), str):
             unknown = set(item) - {"script", "defines", "name"}
             if unknown:
-                raise UserError(f"{where}: script {item['script']}: unknown setting(s) {', '.join(sorted(unknown))}")
+                raise UserError(
+                    f"{where}: script {item['script']}: unknown setting(s) {', '.join(sorted(unknown))}"
+                )
             defines = item.get("defines") or {}
             if not isinstance(defines, dict):
                 raise UserError(f"{where}: script {item['script']}: defines must be a mapping")
-            specs.append(ScriptSpec(_relative(item["script"], base),
-                                    {str(k): str(v) for k, v in defines.items()}, item.get("name")))
+            specs.append(
+                ScriptSpec(
+                    _relative(item["script"], base),
+                    {str(k): str(v) for k, v in defines.items()},
+                    item.get("name"),
+                )
+            )
         else:
-            raise UserError(f"{where}: each script is a probe name, a file, or {{script: ..., defines: ...}}")
+            raise UserError(
+                f"{where}: each script is a probe name, a file, or {{script: ..., defines: ...}}"
+            )
     return specs
 
 
@@ -147,19 +178,29 @@ def settings_from(args: argparse.Namespace) -> ExportSettings:
     if not isinstance(config_defines, dict):
         raise UserError(f"{where}: defines must be a mapping")
     for script in scripts:
-        script.defines = {**{str(k): str(v) for k, v in config_defines.items()}, **script.defines, **cli_defines}
+        script.defines = {
+            **{str(k): str(v) for k, v in config_defines.items()},
+            **script.defines,
+            **cli_defines,
+        }
     if not scripts:
         raise UsageError("name at least one probe or script (or a --config file with scripts:)")
     web_config = args.web_config
     if web_config is None and config.get("web_config"):
         web_config = os.path.join(base, str(config["web_config"]))
-    series_limit = args.series_limit if args.series_limit is not None else config.get("series_limit", DEFAULT_SERIES_LIMIT)
+    series_limit = (
+        args.series_limit
+        if args.series_limit is not None
+        else config.get("series_limit", DEFAULT_SERIES_LIMIT)
+    )
     if not isinstance(series_limit, int) or series_limit < 1:
         raise UsageError(f"series limit {series_limit!r}: expected a whole number of at least 1")
     return ExportSettings(
         scripts=scripts,
         listen=str(args.listen or config.get("listen") or DEFAULT_LISTEN),
-        interval=parse_interval(args.interval if args.interval is not None else config.get("interval", DEFAULT_INTERVAL)),
+        interval=parse_interval(
+            args.interval if args.interval is not None else config.get("interval", DEFAULT_INTERVAL)
+        ),
         web_config=web_config,
         series_limit=series_limit,
         backend=str(args.backend or config.get("backend") or "auto"),
@@ -221,7 +262,9 @@ def run(args: argparse.Namespace) -> int:
     scripts = load_scripts(settings)
 
     metrics = [
-        ScriptMetrics(s.name, units=dict(getattr(s, "units", None) or {}), series_limit=settings.series_limit)
+        ScriptMetrics(
+            s.name, units=dict(getattr(s, "units", None) or {}), series_limit=settings.series_limit
+        )
         for s in scripts
     ]
     exposition = Exposition(metrics)
