@@ -170,7 +170,7 @@ def test_last_statement_may_omit_semicolon():
 def test_typedef_names_as_associative_array_keys():
     program = parse("string dcmd[uchar_t];\nself int last[dev_t];\nint seen[nge_t *];\n")
     keys = [d.declarators[0].arrays[0].keys[0] for d in program.items]
-    assert [k.spec.name for k in keys] == ["uchar_t", "dev_t", "nge_t"] and keys[2].pointers == 1
+    assert [k.type.spec.name for k in keys] == ["uchar_t", "dev_t", "nge_t"] and keys[2].type.pointers == 1
 
 
 def test_typedef_enum_with_values():
