@@ -61,6 +61,7 @@ from .base import (
 from .model import AggInfo, AggRow, Bucket, Snapshot
 
 SNAPSHOT_MARKER = "__dtscope_snapshot__"
+PLAIN_SCALARS = frozenset(("count", "sum", "min", "max", "avg"))
 NUMERIC_KINDS = ("int", "cgroup", "syscall")
 STACK_KINDS = ("stack", "ustack")
 
@@ -82,6 +83,8 @@ _INTEGER = re.compile(r"-?\d+")
 # Default BPFTRACE_MAP_KEYS_MAX is 4096; a per-process or per-path aggregation passes that
 # on a busy host, and bpftrace silently stops adding keys.
 DEFAULT_MAP_KEYS_MAX = 16384
+# Parsed keys kept per map; cleared when a map churns through more distinct keys than this.
+KEY_CACHE_LIMIT = 200_000
 TRACER_OPTION_ENV = {
     "aggsize": "BPFTRACE_MAP_KEYS_MAX",
     "map_keys_max": "BPFTRACE_MAP_KEYS_MAX",
@@ -281,6 +284,7 @@ class SnapshotAssembler:
         self._errors: list[str] = []
         self._output_buffer = ""
         self._last_marker = time.monotonic()
+        self._key_cache: dict[tuple[str, tuple[str, ...]], dict[str, tuple]] = {}
 
     # -- input
 
@@ -362,10 +366,14 @@ class SnapshotAssembler:
 
     def build_rows(self, printed: dict[str, Any]) -> tuple[list[AggRow], list[str]]:
         rows: dict[tuple[str, tuple], AggRow] = {}
+        plain_rows: list[AggRow] = []  # aggregations without companions need no lookup by key
         companions: list[tuple[Any, Any]] = []
         ambiguous: dict[str, int] = {}
         errors: list[str] = []
         stats: dict[tuple[str, tuple], tuple[int, int]] = {}
+        with_companions = {
+            info.aggregation for info in self.maps.values() if getattr(info, "role", "main") != "main"
+        }
         for bt_name, data in printed.items():
             info = self.maps.get(bt_name)
             if info is None:
@@ -374,9 +382,27 @@ class SnapshotAssembler:
             if role != "main":
                 companions.append((info, data))
                 continue
-            for keys, value in self._entries(info, data, ambiguous, errors):
-                row = self._row(info, keys, value, stats)
-                rows[(info.aggregation, keys)] = row
+            aggregation, function = info.aggregation, info.function
+            plain = function in PLAIN_SCALARS and not getattr(info, "negated", False)
+            if plain and aggregation not in with_companions and isinstance(data, dict):
+                fast = self._plain_rows_from_cache(info, data)
+                if fast is not None:
+                    plain_rows.extend(fast)
+                    continue
+            entries = self._entries(info, data, ambiguous, errors)
+            if aggregation not in with_companions:
+                if plain:
+                    plain_rows.extend(
+                        AggRow(aggregation, function, keys, value)
+                        if type(value) is int  # noqa: E721 - the common case, kept cheap
+                        else self._row(info, keys, value, stats)
+                        for keys, value in entries
+                    )
+                else:
+                    plain_rows.extend(self._row(info, keys, value, stats) for keys, value in entries)
+                continue
+            for keys, value in entries:
+                rows[(aggregation, keys)] = self._row(info, keys, value, stats)
         for info, data in companions:
             for keys, value in self._entries(info, data, ambiguous, errors):
                 self._merge_companion(rows, stats, info, keys, value)
@@ -385,26 +411,61 @@ class SnapshotAssembler:
                 f"@{name}: {count} key(s) with commas in more than one string key could be "
                 "split more than one way; the commas went to the later keys"
             )
-        return list(rows.values()), errors
+        return plain_rows + list(rows.values()), errors
+
+    def _plain_rows_from_cache(self, info: Any, data: dict) -> list[AggRow] | None:
+        """Rows of a count/sum/... map whose keys were all seen before; None to take the slow path.
+
+        The steady state of a long run: the same keys every interval, integer values.
+        """
+        kinds = tuple(getattr(info, "key_kinds", None) or ())
+        cache = self._key_cache.get((info.bt_name, kinds)) if kinds else None
+        if not cache:
+            return None
+        try:
+            parsed = [cache[text] for text in data]
+        except KeyError:
+            return None
+        values = list(data.values())
+        if any(p[1] for p in parsed) or not all(type(v) is int for v in values):  # noqa: E721
+            return None
+        aggregation, function = info.aggregation, info.function
+        return [AggRow(aggregation, function, p[0], v) for p, v in zip(parsed, values)]
 
     def _entries(self, info: Any, data: Any, ambiguous: dict[str, int], errors: list[str]):
-        kinds = list(getattr(info, "key_kinds", None) or [])
+        kinds = tuple(getattr(info, "key_kinds", None) or ())
         if not kinds:
             yield (), data
             return
         if not isinstance(data, dict):
             errors.append(f"@{info.aggregation}: expected keyed data from bpftrace, got {type(data).__name__}")
             return
+        # Keys come back every interval: parse each distinct key text once.
+        cache = self._key_cache.setdefault((info.bt_name, kinds), {})
+        if len(cache) > KEY_CACHE_LIMIT:
+            cache.clear()
+        get = cache.get
         for text, value in data.items():
-            try:
-                pieces, was_ambiguous = split_key(text, kinds)
-                keys = tuple(convert_key(p, k) for p, k in zip(pieces, kinds))
-            except ValueError as err:
-                errors.append(f"@{info.aggregation}: {err}")
-                continue
-            if was_ambiguous:
+            parsed = get(text)
+            if parsed is None:
+                parsed = self._parse_key(text, kinds)
+                if parsed[2] is None:
+                    cache[text] = parsed
+            if parsed[1] or parsed[2] is not None:
+                if parsed[2] is not None:
+                    errors.append(f"@{info.aggregation}: {parsed[2]}")
+                    continue
                 ambiguous[info.aggregation] = ambiguous.get(info.aggregation, 0) + 1
-            yield keys, value
+            yield parsed[0], value
+
+    @staticmethod
+    def _parse_key(text: str, kinds: tuple[str, ...]) -> tuple[tuple, bool, str | None]:
+        try:
+            pieces, was_ambiguous = split_key(text, kinds)
+            keys = tuple(convert_key(p, k) for p, k in zip(pieces, kinds))
+        except ValueError as err:
+            return (), False, str(err)
+        return keys, was_ambiguous, None
 
     def _row(self, info: Any, keys: tuple, value: Any, stats: dict) -> AggRow:
         function = info.function
