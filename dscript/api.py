@@ -231,6 +231,7 @@ epid: int = _variable("epid")
 errno: int = _variable("errno")
 execargs: str = _variable("execargs")
 execname: str = _variable("execname")
+fds: Any = _variable("fds")
 gid: int = _variable("gid")
 id: int = _variable("id")
 ipl: int = _variable("ipl")
@@ -468,7 +469,7 @@ __all__ = [  # noqa: RUF022 - grouped by kind, as documented
     # built-in variables
     "arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6", "arg7", "arg8", "arg9", "args",
     "caller", "chip", "cpu", "curcpu", "curlwpsinfo", "curpsinfo", "curthread", "cwd", "epid",
-    "errno", "execargs", "execname", "gid", "id", "ipl", "lgrp", "pid", "ppid", "probefunc",
+    "errno", "execargs", "execname", "fds", "gid", "id", "ipl", "lgrp", "pid", "ppid", "probefunc",
     "probemod", "probename", "probeprov", "pset", "root", "stackdepth", "tid", "timestamp",
     "ucaller", "uid", "uregs", "ustackdepth", "vmregs", "vtimestamp", "walltimestamp",
     "zonename",

@@ -26,7 +26,7 @@ from dtscope.errors import UsageError, UserError
 
 from . import api
 from . import ast as A
-from .builtins import LIBRARY_CONSTANTS
+from .builtins import BUILTIN_VARIABLES, LIBRARY_CONSTANTS
 from .diagnostics import Diagnostic, DiagnosticError
 
 API_MODULE = "dtscope.dscript.api"
@@ -858,8 +858,8 @@ class _Compiler:
             self._fail("PY_UNSUPPORTED", f"{resolved} is a namespace: write {resolved}.name", node)
         if resolved is not None:
             self._fail("PY_UNSUPPORTED", f"`{node.id}` is a function: call it", node)
-        if node.id in LIBRARY_CONSTANTS and symbol is None:
-            return A.Ident(node.id, span=span)
+        if symbol is None and (node.id in LIBRARY_CONSTANTS or node.id in BUILTIN_VARIABLES):
+            return A.Ident(node.id, span=span)  # known to D even if the api lags behind
         self._fail(
             "PY_NAME",
             f"unknown name `{node.id}`: not a D built-in, parameter, constant, aggregation or "

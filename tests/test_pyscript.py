@@ -362,6 +362,9 @@ MODULE_ERRORS = [
     ("options(bufsize='4m; system(\"x\")')", "PY_DECL", "option's value"),
     ("options('quiet')", "PY_DECL", "keywords"),
     ("zone = 1", "PY_REDEFINED", "already defined"),
+    ("string = variable()", "PY_DECL", "reserved word"),
+    ("size_t = assoc_array()", "PY_DECL", "reserved word"),
+    ("inline = variable()", "PY_DECL", "reserved word"),
 ]
 
 MODULE_PRELUDE = """\
@@ -642,7 +645,9 @@ def test_importing_the_api_has_no_side_effects():
 
 def test_api_names_match_the_d_registries():
     assert set(api.__all__) == {name for name in api.__all__ if hasattr(api, name)}
-    assert api.VARIABLES == set(BUILTIN_VARIABLES)
+    # Every api variable is D; a variable the registry learns later compiles even before
+    # the api names it (the compiler falls back to the registry).
+    assert api.VARIABLES <= set(BUILTIN_VARIABLES)
     assert api.FUNCTIONS | api.AGGREGATING_FUNCTIONS <= set(FUNCTIONS)
     assert not (api.FUNCTIONS & DESTRUCTIVE_ACTIONS)  # no system(), raise(), stop()...
 
