@@ -128,6 +128,7 @@ def collector_cpu(seconds: float, workdir: str) -> tuple[float, int, int]:
     from dtscope.collectors.base import RunOptions
     from dtscope.collectors.output import open_writer
     from dtscope.collectors.session import run_stream
+
     from dtscope.scripts import load_script
 
     path = os.path.join(workdir, "keys.d")

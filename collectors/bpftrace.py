@@ -394,7 +394,7 @@ class SnapshotAssembler:
                 if plain:
                     plain_rows.extend(
                         AggRow(aggregation, function, keys, value)
-                        if type(value) is int  # noqa: E721 - the common case, kept cheap
+                        if type(value) is int
                         else self._row(info, keys, value, stats)
                         for keys, value in entries
                     )
@@ -427,7 +427,7 @@ class SnapshotAssembler:
         except KeyError:
             return None
         values = list(data.values())
-        if any(p[1] for p in parsed) or not all(type(v) is int for v in values):  # noqa: E721
+        if any(p[1] for p in parsed) or not all(type(v) is int for v in values):
             return None
         aggregation, function = info.aggregation, info.function
         return [AggRow(aggregation, function, p[0], v) for p, v in zip(parsed, values)]

@@ -12,12 +12,13 @@ only when the run ends, so a reader (or a crashed cron job) never sees half a fi
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import tempfile
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Self
 
 from dtscope.errors import UsageError, UserError
 
@@ -91,16 +92,14 @@ class SnapshotWriter:
     def abort(self) -> None:
         """Drop the temporary file; the target is left as it was."""
         self.closed = True
-        try:
+        with contextlib.suppress(Exception):  # we are already failing
             self.fh.close()
-        except Exception:  # noqa: BLE001 - we are already failing
-            pass
         try:
             os.unlink(self.tmp_path)
         except OSError:
             pass
 
-    def __enter__(self) -> "SnapshotWriter":  # noqa: UP037
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -116,9 +115,9 @@ _encode_str = json.encoder.encode_basestring_ascii
 
 
 def _encode_scalar(value: Any) -> str:
-    if type(value) is int:  # noqa: E721 - bool must take the slow path
+    if type(value) is int:
         return str(value)
-    if type(value) is str:  # noqa: E721
+    if type(value) is str:
         return _encode_str(value)
     return _encode(value)
 
@@ -143,7 +142,7 @@ def jsonl_text(snap: Snapshot, key_text_cache: dict[tuple, str] | None = None) -
     last_kind: tuple[str, str, bool] | None = None
     template = ""
     rows = snap.rows
-    if rows and all(r.buckets is None and type(r.value) is int and r.keys in cache for r in rows):  # noqa: E721
+    if rows and all(r.buckets is None and type(r.value) is int and r.keys in cache for r in rows):
         # The steady state: integer values under keys seen before, grouped by aggregation.
         by_kind: dict[tuple[str, str], list] = {}
         for row in rows:
@@ -163,7 +162,7 @@ def jsonl_text(snap: Snapshot, key_text_cache: dict[tuple, str] | None = None) -
         if keys is None:
             keys = cache[row.keys] = ",".join(map(_encode_scalar, row.keys))
         value = row.value
-        value = str(value) if type(value) is int else _encode(value)  # noqa: E721
+        value = str(value) if type(value) is int else _encode(value)
         if buckets is None:
             append(template % (keys, value))
         else:
@@ -183,7 +182,7 @@ def _row_template(snap: Snapshot, head: str, aggregation: str, function: str, hi
     if snap.interval is not None:
         tail += ',"interval":' + _encode(snap.interval)
     middle = ',"buckets":%s' if histogram else ""
-    escape = lambda text: text.replace("%", "%%")  # noqa: E731
+    escape = lambda text: text.replace("%", "%%")
     return (escape(head + ',"aggregation":' + _encode_str(aggregation) + ',"function":' + _encode_str(function))
             + ',"keys":[%s],"value":%s' + middle + escape(tail + "}"))
 
