@@ -40,6 +40,7 @@ META_KEYS = ("name", "area", "description", "units", "labels", "platforms")
 
 # A D-identifier-like word: zone names (including SmartOS UUIDs), syscall, module and
 # function names, execnames without slashes. Safe inside a probe description.
+D_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 IDENTIFIER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # One probe description: up to four fields of name characters and D's glob characters.
 # Anything else (spaces, braces, slashes, quotes) could end the description and start D.
@@ -870,6 +871,8 @@ class _Compiler:
 
     def _expr_Attribute(self, node: py.Attribute) -> A.Expr:
         span = self._span(node)
+        if not D_NAME_RE.fullmatch(node.attr):
+            self._fail("PY_NAME", f"`{node.attr}` is not a D name (ASCII letters, digits and _)", node)
         scope = self._scope_of(node)
         if scope == "self":
             return A.ThreadVar(node.attr, span=span)
@@ -974,7 +977,7 @@ class _Compiler:
             return A.StringOf(self._expr(node.args[0]), span=span)
         if name == "dot":
             member = node.args[1]
-            if not (isinstance(member, py.Constant) and isinstance(member.value, str) and member.value.isidentifier()):
+            if not (isinstance(member, py.Constant) and isinstance(member.value, str) and D_NAME_RE.fullmatch(member.value)):
                 self._fail("PY_CALL", "dot(value, \"member\") names the member as a string", member)
             return A.Member(self._expr(node.args[0]), ".", member.value, span=span)  # type: ignore[union-attr]
         type_node = node.args[0]

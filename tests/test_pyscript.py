@@ -288,6 +288,8 @@ BODY_ERRORS = [
     ("self.x = count", "PY_UNSUPPORTED", 14, "call it"),
     ('self.x = cast("int; system", arg0)', "PY_CALL", 19, "C type"),
     ("self.x = dot(arg0, 'a b')", "PY_CALL", 24, "member"),
+    ("self.x = dot(arg0, 'é')", "PY_CALL", 24, "member"),
+    ("self.é = 1", "PY_NAME", 5, "not a D name"),
     ("trace(const.NOT_A_CONSTANT)", "PY_NAME", 11, "not a constant"),
     ("printf('%d', pid, width=3)", "PY_CALL", 23, "positional"),
     ("def inner():\n    pass", "PY_UNSUPPORTED", 5, "nested function"),
