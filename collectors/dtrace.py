@@ -75,6 +75,7 @@ TRACER_OPTIONS = (
     "nspec", "specsize", "cleanrate", "stackframes", "ustackframes", "bufpolicy", "bufresize",
 )
 MARKER_PREFIX = "\x1edtscope-"
+STARTUP_ALLOWANCE = 120.0  # seconds dtrace may take to compile and enable before BEGIN
 
 _STRING_BUILTINS = frozenset(
     ["execname", "probefunc", "probemod", "probename", "probeprov", "zonename", "cwd", "root", "execargs"]
@@ -170,7 +171,12 @@ def machinery(aggregations: dict[str, AggInfo], nonce: str, interval: float | No
         lines.append(f'\tprintf("{mark} snapshot-end\\n");')
         return "\n".join(lines)
 
-    parts = ["/* dtscope: snapshot machinery (generated) */"]
+    parts = [
+        "/* dtscope: snapshot machinery (generated) */",
+        # Tracing has begun: --duration counts from here, not from dtrace's start-up
+        # (compiling against the kernel's types can take seconds).
+        f'BEGIN\n{{\n\tprintf("{mark} started\\n");\n}}',
+    ]
     if interval is not None:
         parts.append(f"{_tick_probe(interval)}\n{{\n{snapshot('interval', True)}\n}}")
     parts.append(f"END\n{{\n{snapshot('final', False)}\n}}")
@@ -360,6 +366,7 @@ class _DTraceRun:
         self.seq = 0
         self.last_snapshot = time.monotonic()
         self.stop_sent_at: float | None = None
+        self.started_at: float | None = None  # when dtrace's BEGIN ran
 
     # -- readers (threads): they only put lines on the queue
 
@@ -388,7 +395,9 @@ class _DTraceRun:
             self._output(line[:at])  # program output without its newline, then our frame
         words = line[at + len(self.marker) :].strip().split(" ", 1)
         what, arg = words[0], (words[1] if len(words) > 1 else "")
-        if what == "snapshot":
+        if what == "started":
+            self.started_at = time.monotonic()
+        elif what == "snapshot":
             self.frame = _Frame(kind=arg)
         elif self.frame is None:
             return None
@@ -500,7 +509,7 @@ class _DTraceRun:
         ]
         for reader in readers:
             reader.start()
-        deadline = time.monotonic() + options.duration if options.duration else None
+        launched = time.monotonic()
         expected = (
             max(1, round(options.duration / options.interval))
             if options.duration and options.interval
@@ -529,10 +538,14 @@ class _DTraceRun:
                 elif source == "err":
                     self._stderr_line(line)
                 now = time.monotonic()
-                # With an interval the snapshot count ends the run; the clock is the backstop.
-                grace = options.interval if expected is not None else 0.0
-                if deadline is not None and now >= deadline + (grace or 0.0):
-                    self._stop(proc)
+                if options.duration:
+                    # The duration runs from BEGIN; the start-up allowance is a backstop
+                    # for a dtrace that never gets there. With an interval the snapshot
+                    # count ends the run and the clock, an interval later, is the backstop.
+                    begun = self.started_at if self.started_at is not None else launched + STARTUP_ALLOWANCE
+                    grace = options.interval if expected is not None else 0.0
+                    if now >= begun + options.duration + grace:
+                        self._stop(proc)
                 if self.stop_sent_at is not None and now - self.stop_sent_at > self.backend.STOP_GRACE_SECONDS:
                     proc.kill()
             returncode = proc.wait()
@@ -560,7 +573,9 @@ class _DTraceRun:
         if self.compile_errors:
             raise TracerError(self._compile_message(), snapshots=self.collected)
         text = "\n".join(self.fatal)
-        if ok:
+        if ok and stopped_by_us and self.started_at is None:
+            how = "was stopped before tracing began"
+        elif ok:
             how = "ended without printing its final snapshot"
         elif returncode < 0:
             how = f"was killed by signal {-returncode}"

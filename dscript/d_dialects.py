@@ -14,7 +14,6 @@ line N of the generated D is reported at the user's file and line.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ class SourceMap:
             span = self.spans[index]
             if span is not None:
                 offset = line - 1 - index
-                return dataclasses.replace(span, line=span.line + offset, col=1 if offset else span.col)
+                return A.Span(span.file, span.line + offset, 1 if offset else span.col)
         return None
 
 

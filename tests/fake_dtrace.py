@@ -21,7 +21,8 @@ Tests run it as ``python -S tests/fake_dtrace.py`` through a small wrapper (see
 
 Environment: ``FAKE_DTRACE_LOG`` (append the argv as a JSON line),
 ``FAKE_DTRACE_VERSION`` (what ``-V`` prints; default Oracle D 2.0),
-``FAKE_DTRACE_FIXTURES`` (where the captures are).
+``FAKE_DTRACE_FIXTURES`` (where the captures are), ``FAKE_DTRACE_STARTUP`` (seconds
+before BEGIN, as a real dtrace spends compiling).
 """
 
 from __future__ import annotations
@@ -296,6 +297,11 @@ def main(argv: list[str]) -> int:
         err(re.sub(r"line \d+:", f"line {line}:", message))
         return 1
 
+    # Compiling against the kernel's types takes a real dtrace seconds: BEGIN comes later.
+    startup = float(os.environ.get("FAKE_DTRACE_STARTUP", "0"))
+    if startup and wait(startup, None):
+        return 0  # stopped before tracing began: no END
+    out(f"\x1edtscope-{program.nonce} started")
     child = subprocess.Popen(shlex.split(command)) if command else None
     droptags = "droptags" in options
     ticks = 0

@@ -108,6 +108,28 @@ def test_duration_stops_dtrace_with_sigint_and_keeps_exact_totals(argv_log):
     assert sum(b.count for r in lat for b in r.buckets) == 1000
 
 
+def test_duration_counts_from_begin_not_from_dtrace_start_up(argv_log, monkeypatch):
+    monkeypatch.setenv("FAKE_DTRACE_STARTUP", "1.0")
+    started = time.monotonic()
+    snaps, _, prepared = run(LIVE, interval=0.1, duration=0.3)
+    assert time.monotonic() - started >= 1.3
+    assert [s.final for s in snaps] == [False, False, False, True]  # duration / interval, then END
+    assert sum(values(s, "calls").get(("sysloop",), 0) for s in snaps) == 1000
+    assert "BEGIN\n{\n\tprintf(\"\\036dtscope-" in prepared.text
+
+
+def test_stopped_before_tracing_began(argv_log, monkeypatch):
+    monkeypatch.setenv("FAKE_DTRACE_STARTUP", "30")
+    backend = DTraceBackend(dialect="oracle")
+    options = RunOptions(tracer_path=str(FAKE), on_output=lambda line: None)
+    stream = backend.stream(backend.prepare(parse(LIVE), options), options)
+    import threading
+
+    threading.Timer(0.5, lambda: backend.process.send_signal(__import__("signal").SIGINT)).start()
+    with pytest.raises(TracerError, match="dtrace ended without printing its final snapshot"):
+        list(stream)
+
+
 def test_no_interval_gives_one_final_snapshot_of_every_function(argv_log):
     src = """BEGIN
 {
