@@ -184,13 +184,13 @@ def test_proc_sched_io_tcp_probes(events):
     assert "@c[args->pid] = count();" in out.text
     # off-cpu runs as the thread leaving; on-cpu keys self-> by the thread arriving.
     assert "@__self_ts[tid] = nsecs;" in out.text
-    assert "/@__self_ts[args->next_pid]/" in out.text
+    assert "if (@__self_ts[args->next_pid]) {" in out.text
     assert "@oncpu[args->next_comm] = sum(nsecs - @__self_ts[args->next_pid]);" in out.text
     assert "@io[(args->dev >> 20), args->bytes] = count();" in out.text
     # tcp: one clause per address family; states in illumos numbering.
-    assert "/args->protocol == 6 && args->family == 2/" in out.text
-    assert "/args->protocol == 6 && args->family == 10/" in out.text
-    assert "ntop(args->daddr_v6)" in out.text and "(args->newstate == 1 ? 0 :" in out.text
+    assert "if (args->protocol == 6 && args->family == 2) {" in out.text
+    assert "if (args->protocol == 6 && args->family == 10) {" in out.text
+    assert "ntop(args->daddr_v6)" in out.text and "(((15380759423051120 >> ((args->newstate) * 4)) & 15) - 7)" in out.text
 
 
 def test_on_cpu_refuses_what_bpftrace_does_not_know(events):
