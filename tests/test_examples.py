@@ -9,6 +9,7 @@ review the diff as D.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -150,3 +151,31 @@ def test_dtscope_check_accepts_every_example(dtscope_cli):
     code, out, err = dtscope_cli("check", *map(str, SCRIPTS))
     assert (code, err) == (0, "")
     assert out.count(": ok\n") == len(SCRIPTS)
+
+
+@pytest.mark.tracing
+def test_syscalls_in_zone_counts_exactly_one_cgroups_calls(tmp_path, dtscope_cli):
+    """The zone parameter (a string) filters for real: 777 getppid() calls in a fresh cgroup."""
+    root = Path("/sys/fs/cgroup/unified")
+    if not (root / "cgroup.procs").exists():
+        root = Path("/sys/fs/cgroup")
+    cgroup = root / f"dtscope-example-{os.getpid()}"
+    cgroup.mkdir()
+    try:
+        workload = tmp_path / "getppid.py"
+        workload.write_text("import os\nfor _ in range(777):\n    os.getppid()\n")
+        wrapper = tmp_path / "in_cgroup.sh"
+        wrapper.write_text(f"echo $$ > {cgroup}/cgroup.procs\nexec {sys.executable} -I -S {workload}\n")
+        out = tmp_path / "run.jsonl"
+        code, _, err = dtscope_cli(
+            "run", str(EXAMPLES / "syscalls_in_zone.py"), "-D", f"zone=/{cgroup.name}",
+            "-c", f"/bin/sh {wrapper}", "-o", str(out),
+        )
+        assert code == 0, err
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        counts = {tuple(r["keys"]): r["value"] for r in rows if r.get("aggregation") == "calls"}
+        assert counts[(Path(sys.executable).name[:15], "getppid")] == 777
+        # Only the two processes that ran in the cgroup appear: the filter held.
+        assert {keys[0] for keys in counts} <= {"sh", Path(sys.executable).name[:15]}
+    finally:
+        cgroup.rmdir()
