@@ -142,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
         print(err.format(), file=sys.stderr)
         return 1
 
+    from dtscope.collectors.session import tune_gc_for_streaming
+
+    tune_gc_for_streaming()
     progress = Progress(duration, enabled=sys.stderr.isatty())
     writer = None
     if args.output:
