@@ -226,7 +226,10 @@ def parse_folded(lines: Iterable[str]) -> Profile:
         counts[stack] = counts.get(stack, 0) + int(number)
     profile = Profile()
     for stack, count in counts.items():
-        profile.add(tuple(f for f in stack.split(";") if f), count)
+        frames = stack.split(";")
+        if "" in frames:  # "a;;b", a leading or trailing ";"
+            frames = [f for f in frames if f]
+        profile.add(tuple(frames), count)
     if bad:
         if not counts:
             raise FlameInputError(f"no folded stack lines ('a;b;c 12'); first line: {first_bad!r}")
@@ -448,32 +451,50 @@ def layout(profile: Profile, min_count: float = 0.0,
 
     Frames narrower than ``min_count`` samples are left out with everything above them.
     """
-    ordered = sorted(profile.stacks.items())
-    frames: list[Frame] = []
-    open_frames: list[Frame] = []
+    # Parallel lists rather than objects: a big profile has hundreds of thousands of
+    # frames, most of them too narrow to draw.
+    names: list[str] = []
+    depths: list[int] = []
+    starts: list[int] = []
+    counts: list[int] = []
+    open_ids: list[int] = []
     previous: tuple[str, ...] = ()
     position = 0
-    for stack, count in ordered:
+    for stack, count in sorted(profile.stacks.items()):
         shared = 0
         limit = min(len(previous), len(stack))
         while shared < limit and previous[shared] == stack[shared]:
             shared += 1
         # A frame's samples are contiguous: it closes when a stack no longer has it.
-        for frame in open_frames[shared:]:
-            frame.count = position - frame.start
-        del open_frames[shared:]
-        for depth in range(shared, len(stack)):
-            frame = Frame(stack[depth], depth, position, 0)
-            frames.append(frame)
-            open_frames.append(frame)
+        for i in open_ids[shared:]:
+            counts[i] = position - starts[i]
+        del open_ids[shared:]
+        new = len(stack) - shared
+        if new:
+            first = len(names)
+            names.extend(stack[shared:])
+            depths.extend(range(shared, len(stack)))
+            starts.extend([position] * new)
+            counts.extend([0] * new)
+            open_ids.extend(range(first, first + new))
         position += count
         previous = stack
-    for frame in open_frames:
-        frame.count = position - frame.start
+    for i in open_ids:
+        counts[i] = position - starts[i]
+
+    frames: list[Frame] = []
+    skip_below = -1  # depth of a dropped frame: its descendants go too
+    for i, depth in enumerate(depths):
+        if skip_below >= 0:
+            if depth > skip_below:
+                continue
+            skip_below = -1
+        if counts[i] < min_count:
+            skip_below = depth
+            continue
+        frames.append(Frame(names[i], depth, starts[i], counts[i]))
     if before:
         _attach_before(frames, before)
-    if min_count > 0:
-        frames = _prune(frames, min_count)
     return frames
 
 
@@ -489,21 +510,6 @@ def _attach_before(frames: list[Frame], before: dict[tuple[str, ...], float]) ->
         del path[frame.depth:]
         path.append(frame.name)
         frame.before = inclusive.get(tuple(path), 0.0)
-
-
-def _prune(frames: list[Frame], min_count: float) -> list[Frame]:
-    kept: list[Frame] = []
-    skip_below = -1  # depth of a dropped frame whose children are dropped too
-    for frame in frames:
-        if skip_below >= 0:
-            if frame.depth > skip_below:
-                continue
-            skip_below = -1
-        if frame.count < min_count:
-            skip_below = frame.depth
-            continue
-        kept.append(frame)
-    return kept
 
 
 # --------------------------------------------------------------------------- diff
@@ -676,8 +682,8 @@ def render_svg(profile: Profile, options: SvgOptions | None = None,
         w(
             f'<g class="f" data-s="{f.start}" data-n="{f.count}" data-d="{f.depth}"{kernel}>'
             f"<title>{name_xml}\n({info})</title>"
-            f'<rect x="{_fmt(x)}" y="{y}" width="{_fmt(width)}" height="{fh - 1}" fill="{color}"/>'
-            f'<text x="{_fmt(x + 3)}" y="{y + fh - 4.5}">{label}</text>'
+            f'<rect x="{x:.3f}" y="{y}" width="{width:.3f}" height="{fh - 1}" fill="{color}"/>'
+            f'<text x="{x + 3:.3f}" y="{y + fh - 4.5}">{label}</text>'
             "</g>\n"
         )
     w("</g>\n")
