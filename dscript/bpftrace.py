@@ -57,7 +57,14 @@ from . import ast as A
 from . import bpftrace_tables as T
 from . import tracepoints as TP
 from .diagnostics import DiagnosticError
-from .printer import PREC_ASSIGN, PREC_POSTFIX, PREC_PRIMARY, PREC_TERNARY, PREC_UNARY, DPrinter, Generator
+from .printer import (
+    PREC_ASSIGN,
+    PREC_POSTFIX,
+    PREC_PRIMARY,
+    PREC_UNARY,
+    DPrinter,
+    Generator,
+)
 
 SNAPSHOT_MARKER = "__dtscope_snapshot__"
 NEGATIVE_PREFIX = "dtscope_neg_"
@@ -67,8 +74,13 @@ SUMSQ_PREFIX = "dtscope_sumsq_"
 # bpftrace 0.17 prints hist() buckets at or above 2**31 with overflowed labels, so
 # quantize keeps such values, shifted right by HIGH_SHIFT, in companion maps.
 HIGH_SHIFT = 31
-COMPANION_PREFIXES = {"main": "", "negative": NEGATIVE_PREFIX, "high": HIGH_PREFIX,
-                      "negative_high": NEGATIVE_HIGH_PREFIX, "sumsq": SUMSQ_PREFIX}
+COMPANION_PREFIXES = {
+    "main": "",
+    "negative": NEGATIVE_PREFIX,
+    "high": HIGH_PREFIX,
+    "negative_high": NEGATIVE_HIGH_PREFIX,
+    "sumsq": SUMSQ_PREFIX,
+}
 
 
 @dataclass
@@ -129,7 +141,9 @@ def _default_cgroup_root() -> str:
 # --------------------------------------------------------------------------- llquantize
 
 
-def llquantize_bounds(factor: int, low: int, high: int, steps: int) -> list[tuple[int | None, int | None]]:
+def llquantize_bounds(
+    factor: int, low: int, high: int, steps: int
+) -> list[tuple[int | None, int | None]]:
     """DTrace's llquantize buckets as ``[lo, hi)`` pairs: underflow, the log-linear steps, overflow."""
     bounds: list[tuple[int | None, int | None]] = [(None, factor**low)]
     for order in range(low, high + 1):
@@ -207,8 +221,15 @@ class _AggDecl:
 class _Context:
     """The probe a clause body is being lowered for."""
 
-    def __init__(self, target: T.ProbeTarget, desc: A.ProbeDesc, *, is_return: bool = False,
-                 errno_expr: str | None = None, probefunc: T.Served | None = None) -> None:
+    def __init__(
+        self,
+        target: T.ProbeTarget,
+        desc: A.ProbeDesc,
+        *,
+        is_return: bool = False,
+        errno_expr: str | None = None,
+        probefunc: T.Served | None = None,
+    ) -> None:
         self.target = target
         self.desc = desc
         self.is_return = is_return
@@ -216,26 +237,40 @@ class _Context:
         self.probefunc = probefunc
         self.normalized: dict[str, tuple[str, A.Node]] = {}  # D agg name -> divisor text
         self.pending_normalize: dict[str, A.Node] = {}
-        self.typed_args: dict[int, T.Served] = {}  # args[i] where they differ from argN (typed fields)
+        self.typed_args: dict[
+            int, T.Served
+        ] = {}  # args[i] where they differ from argN (typed fields)
 
 
 _D_PRINTER = DPrinter()
-_PRINTF_SPEC = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\*|\d+)?(?:\.(?P<prec>\*|\d+))?(?P<len>hh|h|ll|l|L|z|j|t)?(?P<conv>[a-zA-Z@%])")
+_PRINTF_SPEC = re.compile(
+    r"%(?P<flags>[-+ #0]*)(?P<width>\*|\d+)?(?:\.(?P<prec>\*|\d+))?(?P<len>hh|h|ll|l|L|z|j|t)?(?P<conv>[a-zA-Z@%])"
+)
 _RATE_PROBE = re.compile(r"^(?P<kind>tick|profile)-(?P<n>\d+)(?P<unit>[a-z]*)$")
 _PID_PROVIDER = re.compile(r"^pid(?P<pid>\d+|\$target)?$")
 _USDT_PROVIDER = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<pid>\d+|\$target)?$")
 _TIME_UNITS_NS = {
-    "ns": 1, "nsec": 1, "us": 1_000, "usec": 1_000, "ms": 1_000_000, "msec": 1_000_000,
-    "s": 1_000_000_000, "sec": 1_000_000_000, "m": 60_000_000_000, "min": 60_000_000_000,
-    "h": 3_600_000_000_000, "hour": 3_600_000_000_000, "d": 86_400_000_000_000, "day": 86_400_000_000_000,
+    "ns": 1,
+    "nsec": 1,
+    "us": 1_000,
+    "usec": 1_000,
+    "ms": 1_000_000,
+    "msec": 1_000_000,
+    "s": 1_000_000_000,
+    "sec": 1_000_000_000,
+    "m": 60_000_000_000,
+    "min": 60_000_000_000,
+    "h": 3_600_000_000_000,
+    "hour": 3_600_000_000_000,
+    "d": 86_400_000_000_000,
+    "day": 86_400_000_000_000,
 }
 
 
 def _d_text(node: A.Node) -> str:
-    try:
-        return _D_PRINTER.expr(node)  # type: ignore[arg-type]
-    except Exception:  # a node the printer cannot show: describe it
-        return type(node).__name__
+    if isinstance(node, A.Expr):
+        return _D_PRINTER.expr(node)
+    return type(node).__name__
 
 
 def _bt_string(value: str) -> str:
@@ -276,14 +311,26 @@ def _library_constant(name: str) -> int | None:
         return T.D_CONSTANTS[name]
     if re.fullmatch(r"E[A-Z0-9]+", name) and hasattr(_errno, name):
         return int(getattr(_errno, name))
-    if re.fullmatch(r"SIG[A-Z0-9]+", name) and hasattr(_signal, name) and name not in ("SIG_DFL", "SIG_IGN"):
+    if (
+        re.fullmatch(r"SIG[A-Z0-9]+", name)
+        and hasattr(_signal, name)
+        and name not in ("SIG_DFL", "SIG_IGN")
+    ):
         return int(getattr(_signal, name))
     if re.fullmatch(r"(AF|IPPROTO)_[A-Z0-9]+", name) and hasattr(_socket, name):
         return int(getattr(_socket, name))
     if re.fullmatch(r"O_[A-Z]+|SEEK_(SET|CUR|END)", name) and hasattr(os, name):
         return int(getattr(os, name))
-    return {"NULL": 0, "TRUE": 1, "FALSE": 0, "B_TRUE": 1, "B_FALSE": 0,
-            "NANOSEC": 1_000_000_000, "MICROSEC": 1_000_000, "MILLISEC": 1_000}.get(name)
+    return {
+        "NULL": 0,
+        "TRUE": 1,
+        "FALSE": 0,
+        "B_TRUE": 1,
+        "B_FALSE": 0,
+        "NANOSEC": 1_000_000_000,
+        "MICROSEC": 1_000_000,
+        "MILLISEC": 1_000,
+    }.get(name)
 
 
 @dataclass
@@ -307,7 +354,12 @@ class _Section:
         if len(self.parts) == 1 and self.probe not in ("BEGIN", "END"):
             part = self.parts[0]
             head = [part.comment, self.probe] + ([f"/{part.condition}/"] if part.condition else [])
-            return "\n".join(head) + "\n{\n" + (part.statements + "\n" if part.statements else "") + "}"
+            return (
+                "\n".join(head)
+                + "\n{\n"
+                + (part.statements + "\n" if part.statements else "")
+                + "}"
+            )
         lines = []
         for part in self.parts:
             lines.append(indent + part.comment)
@@ -315,8 +367,16 @@ class _Section:
                 if part.statements:
                     lines.append(part.statements)
                 continue
-            inner = "\n".join(indent + line for line in part.statements.split("\n")) if part.statements else ""
-            lines.append(f"{indent}if ({part.condition}) {{" + ("\n" + inner if inner else "") + f"\n{indent}}}")
+            inner = (
+                "\n".join(indent + line for line in part.statements.split("\n"))
+                if part.statements
+                else ""
+            )
+            lines.append(
+                f"{indent}if ({part.condition}) {{"
+                + ("\n" + inner if inner else "")
+                + f"\n{indent}}}"
+            )
         return self.probe + "\n{\n" + "\n".join(lines) + "\n}"
 
 
@@ -326,8 +386,15 @@ class BpftraceGenerator(Generator):
     indent = "    "
     target_name = "bpftrace"
 
-    def __init__(self, *, tracepoint_root: str, target_pid: int | None, target_path: str | None,
-                 cgroup_root: str, interval: float | None) -> None:
+    def __init__(
+        self,
+        *,
+        tracepoint_root: str,
+        target_pid: int | None,
+        target_path: str | None,
+        cgroup_root: str,
+        interval: float | None,
+    ) -> None:
         super().__init__()
         self.tracepoint_root = tracepoint_root
         self.target_pid = target_pid
@@ -339,7 +406,9 @@ class BpftraceGenerator(Generator):
         self.aggs: dict[str, _AggDecl] = {}
         self.internal_maps: list[str] = []
         self.var_kinds: dict[str, str] = {}  # "self:x" / "this:x" / "global:x" -> kind
-        self.shared_this: set[str] = set()  # this-> variables read by a clause that did not set them
+        self.shared_this: set[str] = (
+            set()
+        )  # this-> variables read by a clause that did not set them
         self.inlines: dict[str, A.Expr] = {}
         self.ctx: _Context | None = None
         self.temp_counter = 0
@@ -387,12 +456,19 @@ class BpftraceGenerator(Generator):
             order.append(self.interval_clause())
         if self.internal_maps:
             clears = "\n".join(f"{self.indent}clear({m});" for m in self.internal_maps)
-            cleanup = _ClausePart("END", "// the program's own variables are not data: keep them out of the exit dump", None, clears)
+            cleanup = _ClausePart(
+                "END",
+                "// the program's own variables are not data: keep them out of the exit dump",
+                None,
+                clears,
+            )
             if "END" not in sections:
                 sections["END"] = _Section("END")
                 order.append(sections["END"])
             sections["END"].parts.append(cleanup)
-        texts = [entry.render(self.indent) if isinstance(entry, _Section) else entry for entry in order]
+        texts = [
+            entry.render(self.indent) if isinstance(entry, _Section) else entry for entry in order
+        ]
         return "\n\n".join(texts) + "\n"
 
     def prepare(self, program: A.Program) -> None:
@@ -410,7 +486,9 @@ class BpftraceGenerator(Generator):
                 slot = self._var_slot(node.target)
                 if slot and (slot not in self.var_kinds or self.var_kinds[slot] == "int"):
                     zero = node.op == "=" and _int_literal(node.value) == 0
-                    self.var_kinds[slot] = "int" if zero or node.op != "=" else self.kind_of(node.value)
+                    self.var_kinds[slot] = (
+                        "int" if zero or node.op != "=" else self.kind_of(node.value)
+                    )
             elif isinstance(node, (A.Postfix, A.Unary)) and node.op in ("++", "--"):
                 slot = self._var_slot(node.operand)
                 if slot:
@@ -419,14 +497,24 @@ class BpftraceGenerator(Generator):
                 for declarator in node.declarators:
                     if declarator.name and declarator.params is None:
                         kind = "str" if node.type.name == "string" else "int"
-                        self.var_kinds.setdefault(("array:" if declarator.arrays else "global:") + declarator.name, kind)
+                        self.var_kinds.setdefault(
+                            ("array:" if declarator.arrays else "global:") + declarator.name, kind
+                        )
             elif isinstance(node, A.AggStmt) and node.name not in self.aggs:
                 self.aggs[node.name] = _AggDecl(node.name, node.func, node=node)
         for name in self.aggs:
-            if name.startswith("__") or any(p and name.startswith(p) for p in COMPANION_PREFIXES.values()):
-                self.unsupported(f"aggregation name @{name} is reserved by the bpftrace lowering", self.aggs[name].node, "D_BPFTRACE")
+            if name.startswith("__") or any(
+                p and name.startswith(p) for p in COMPANION_PREFIXES.values()
+            ):
+                self.unsupported(
+                    f"aggregation name @{name} is reserved by the bpftrace lowering",
+                    self.aggs[name].node,
+                    "D_BPFTRACE",
+                )
 
-    def _scan_this(self, node: A.Node | None, assigned: set[str], reading_only: bool = False) -> None:
+    def _scan_this(
+        self, node: A.Node | None, assigned: set[str], reading_only: bool = False
+    ) -> None:
         if node is None:
             return
         if isinstance(node, A.Assign):
@@ -450,7 +538,11 @@ class BpftraceGenerator(Generator):
             return "this:" + node.name
         if isinstance(node, A.Ident):
             return "global:" + node.name
-        if isinstance(node, A.Index) and isinstance(node.base, A.Ident) and node.base.name != "args":
+        if (
+            isinstance(node, A.Index)
+            and isinstance(node.base, A.Ident)
+            and node.base.name != "args"
+        ):
             return "array:" + node.base.name
         return None
 
@@ -470,10 +562,14 @@ class BpftraceGenerator(Generator):
         return ""
 
     def item_Provider(self, node: A.Provider) -> str:
-        self.unsupported("provider declarations (USDT definitions) are not D programs bpftrace can run", node, "D_BPFTRACE")
+        self.unsupported(
+            "provider declarations (USDT definitions) are not D programs bpftrace can run",
+            node,
+            "D_BPFTRACE",
+        )
         return ""
 
-    def clause_parts(self, node: A.Clause) -> list["_ClausePart"]:
+    def clause_parts(self, node: A.Clause) -> list[_ClausePart]:
         """One part per bpftrace probe serving this D clause (a D probe may need several)."""
         out = []
         for desc in node.probes:
@@ -481,7 +577,7 @@ class BpftraceGenerator(Generator):
                 out.append(self.clause_for(node, ctx))
         return out
 
-    def clause_for(self, node: A.Clause, ctx: _Context) -> "_ClausePart":
+    def clause_for(self, node: A.Clause, ctx: _Context) -> _ClausePart:
         self.ctx = ctx
         self.features |= set(ctx.target.features)
         where = f" ({node.span})" if node.span else ""
@@ -489,13 +585,24 @@ class BpftraceGenerator(Generator):
         if ctx.target.filter:
             conditions.append(ctx.target.filter)
         if node.predicate is not None:
-            conditions.append(self.expr(node.predicate, 6 if conditions else 0))  # binds tighter than &&
+            conditions.append(
+                self.expr(node.predicate, 6 if conditions else 0)
+            )  # binds tighter than &&
         statements = "\n".join(s for s in (self.stmt(x, 1) for x in node.body) if s)
         for name, call in ctx.pending_normalize.items():
-            self.unsupported(f"normalize(@{name}) only translates when printa(@{name}) follows in the same clause "
-                             "(bpftrace divides when it prints)", call, "D_BPFTRACE")
+            self.unsupported(
+                f"normalize(@{name}) only translates when printa(@{name}) follows in the same clause "
+                "(bpftrace divides when it prints)",
+                call,
+                "D_BPFTRACE",
+            )
         self.ctx = None
-        return _ClausePart(ctx.target.bt_probe, f"// {ctx.desc.text}{where}", " && ".join(conditions) or None, statements)
+        return _ClausePart(
+            ctx.target.bt_probe,
+            f"// {ctx.desc.text}{where}",
+            " && ".join(conditions) or None,
+            statements,
+        )
 
     # ------------------------------------------------------------------ probes
 
@@ -503,8 +610,20 @@ class BpftraceGenerator(Generator):
         text = desc.text
         if text in ("BEGIN", "END", ":::BEGIN", "dtrace:::BEGIN", ":::END", "dtrace:::END"):
             name = text.rsplit(":", 1)[-1]
-            return [_Context(T.ProbeTarget(name, "dtrace", "", "", name, no_args=f"{name} has no arguments",
-                                           features=frozenset()), desc)]
+            return [
+                _Context(
+                    T.ProbeTarget(
+                        name,
+                        "dtrace",
+                        "",
+                        "",
+                        name,
+                        no_args=f"{name} has no arguments",
+                        features=frozenset(),
+                    ),
+                    desc,
+                )
+            ]
         prov, mod, func, name = desc.fields
         if "ERROR" == name and prov in ("", "dtrace"):
             self.unsupported("the ERROR probe has no bpftrace counterpart", desc, "D_BPFTRACE")
@@ -522,14 +641,34 @@ class BpftraceGenerator(Generator):
                 return []
             targets = T.tcp_targets(name)
             if targets is None:
-                self.unsupported(f"tcp:::{name} is not a tcp probe bpftrace can serve", desc, "D_BPFTRACE")
+                self.unsupported(
+                    f"tcp:::{name} is not a tcp probe bpftrace can serve", desc, "D_BPFTRACE"
+                )
                 return []
             return [_Context(t, desc) for t in targets if self.check_tracepoint(t, desc)]
         if (prov, name) in T.STATIC_PROBES:
             target = T.STATIC_PROBES[(prov, name)]
             return [_Context(target, desc)] if self.check_tracepoint(target, desc) else []
-        if prov in ("proc", "sched", "io", "ip", "profile", "dtrace", "lockstat", "sdt", "fsinfo", "sysinfo", "vminfo", "mib", "cpc", "fpuinfo", "plockstat"):
-            self.unsupported(f"{prov}:::{name or '*'} has no faithful bpftrace counterpart", desc, "D_BPFTRACE")
+        if prov in (
+            "proc",
+            "sched",
+            "io",
+            "ip",
+            "profile",
+            "dtrace",
+            "lockstat",
+            "sdt",
+            "fsinfo",
+            "sysinfo",
+            "vminfo",
+            "mib",
+            "cpc",
+            "fpuinfo",
+            "plockstat",
+        ):
+            self.unsupported(
+                f"{prov}:::{name or '*'} has no faithful bpftrace counterpart", desc, "D_BPFTRACE"
+            )
             return []
         pid_match = _PID_PROVIDER.match(prov)
         if pid_match:
@@ -546,11 +685,23 @@ class BpftraceGenerator(Generator):
         _, category, event = target.bt_probe.split(":")
         fmt = TP.read_format(category, event, self.tracepoint_root)
         if fmt is None:
-            self.unsupported(f"{desc.text} needs the tracepoint {category}:{event}, which this kernel does not have", desc, "D_BPFTRACE")
+            self.unsupported(
+                f"{desc.text} needs the tracepoint {category}:{event}, which this kernel does not have",
+                desc,
+                "D_BPFTRACE",
+            )
             return False
-        if target.filter and "args->group_dead" in target.filter and fmt.field("group_dead") is None:
-            self.unsupported(f"{desc.text}: this kernel's {category}:{event} cannot tell a process's last thread "
-                             "(no group_dead field)", desc, "D_BPFTRACE")
+        if (
+            target.filter
+            and "args->group_dead" in target.filter
+            and fmt.field("group_dead") is None
+        ):
+            self.unsupported(
+                f"{desc.text}: this kernel's {category}:{event} cannot tell a process's last thread "
+                "(no group_dead field)",
+                desc,
+                "D_BPFTRACE",
+            )
             return False
         return True
 
@@ -571,25 +722,47 @@ class BpftraceGenerator(Generator):
             elif ns % 1_000 == 0:
                 spec = f"{bt_kind}:us:{ns // 1_000}"
             else:
-                self.unsupported(f"{desc.text}: bpftrace timers have microsecond resolution", desc, "D_BPFTRACE")
+                self.unsupported(
+                    f"{desc.text}: bpftrace timers have microsecond resolution", desc, "D_BPFTRACE"
+                )
                 return []
         else:
             self.unsupported(f"{desc.text}: unknown time unit {unit!r}", desc, "D_BPFTRACE")
             return []
         reason = f"{kind}-N probes' arguments (the interrupted PCs) are not available from bpftrace"
-        target = T.ProbeTarget(spec, "profile", "", "", rate.group(0), no_args=reason,
-                               features=frozenset({"profile" if kind == "profile" else "interval"}))
+        target = T.ProbeTarget(
+            spec,
+            "profile",
+            "",
+            "",
+            rate.group(0),
+            no_args=reason,
+            features=frozenset({"profile" if kind == "profile" else "interval"}),
+        )
         if kind == "tick":
             # A timer on one CPU: the interrupted thread is not known.
-            target = T.ProbeTarget(spec, "profile", "", "", rate.group(0), no_args=reason, features=target.features,
-                                   forbidden={v: f"{v} is not meaningful in a tick probe under bpftrace (interval probes "
-                                              "run in no particular thread)" for v in ("stack", "ustack")})
+            target = T.ProbeTarget(
+                spec,
+                "profile",
+                "",
+                "",
+                rate.group(0),
+                no_args=reason,
+                features=target.features,
+                forbidden={
+                    v: f"{v} is not meaningful in a tick probe under bpftrace (interval probes "
+                    "run in no particular thread)"
+                    for v in ("stack", "ustack")
+                },
+            )
         return [_Context(target, desc)]
 
     def syscall_probes(self, desc: A.ProbeDesc, func: str, name: str) -> list[_Context]:
         names = ["entry", "return"] if name in ("", "*") else [name]
         if any(n not in ("entry", "return") for n in names):
-            self.unsupported(f"syscall probes are named entry or return, not {name!r}", desc, "D_BPFTRACE")
+            self.unsupported(
+                f"syscall probes are named entry or return, not {name!r}", desc, "D_BPFTRACE"
+            )
             return []
         out: list[_Context] = []
         if func in ("", "*"):
@@ -600,11 +773,17 @@ class BpftraceGenerator(Generator):
         if any(ch in func for ch in "*?["):
             matches = [s for s in available if fnmatch.fnmatchcase(s, func)]
             if not matches:
-                self.unsupported(f"{desc.text} matches no syscall tracepoint on this kernel", desc, "D_BPFTRACE")
+                self.unsupported(
+                    f"{desc.text} matches no syscall tracepoint on this kernel", desc, "D_BPFTRACE"
+                )
         else:
             matches = [func]
             if func not in available:
-                self.unsupported(f"this kernel has no tracepoint for syscall {func!r} (syscalls:sys_enter_{func})", desc, "D_BPFTRACE")
+                self.unsupported(
+                    f"this kernel has no tracepoint for syscall {func!r} (syscalls:sys_enter_{func})",
+                    desc,
+                    "D_BPFTRACE",
+                )
                 return []
         for syscall in matches:
             for n in names:
@@ -617,54 +796,118 @@ class BpftraceGenerator(Generator):
         event = ("sys_enter_" if name == "entry" else "sys_exit_") + syscall
         fmt = TP.read_format("syscalls", event, self.tracepoint_root)
         if fmt is None:
-            self.unsupported(f"cannot read the format of tracepoint syscalls:{event}", desc, "D_BPFTRACE")
+            self.unsupported(
+                f"cannot read the format of tracepoint syscalls:{event}", desc, "D_BPFTRACE"
+            )
             return None
         if name == "entry":
             # argN are integers in D: pointers become their address.
-            args = {i: ((f"(uint64)args->{f.name}" if f.is_pointer else f"args->{f.name}"), "int") for i, f in enumerate(fmt.fields)}
-            typed = {i: (f"args->{f.name}", "str" if f.is_string else "int") for i, f in enumerate(fmt.fields)}
-            target = T.ProbeTarget(f"tracepoint:syscalls:{event}", "syscall", "", syscall, name, args=args,
-                                   no_args=f"syscall {syscall} has {len(fmt.fields)} argument(s)")
+            args = {
+                i: ((f"(uint64)args->{f.name}" if f.is_pointer else f"args->{f.name}"), "int")
+                for i, f in enumerate(fmt.fields)
+            }
+            typed = {
+                i: (f"args->{f.name}", "str" if f.is_string else "int")
+                for i, f in enumerate(fmt.fields)
+            }
+            target = T.ProbeTarget(
+                f"tracepoint:syscalls:{event}",
+                "syscall",
+                "",
+                syscall,
+                name,
+                args=args,
+                no_args=f"syscall {syscall} has {len(fmt.fields)} argument(s)",
+            )
             ctx = _Context(target, desc)
             ctx.typed_args = typed
             return ctx
         ret = ("args->ret", "int")
-        target = T.ProbeTarget(f"tracepoint:syscalls:{event}", "syscall", "", syscall, name, args={0: ret, 1: ret},
-                               no_args="a syscall return probe has arg0 and arg1 (the return value) only")
+        target = T.ProbeTarget(
+            f"tracepoint:syscalls:{event}",
+            "syscall",
+            "",
+            syscall,
+            name,
+            args={0: ret, 1: ret},
+            no_args="a syscall return probe has arg0 and arg1 (the return value) only",
+        )
         return _Context(target, desc, is_return=True, errno_expr="(args->ret < 0 ? -args->ret : 0)")
 
     def raw_syscall_context(self, desc: A.ProbeDesc, name: str) -> _Context:
         syscall_nr: T.Served = ("args->id", "syscall")
         if name == "entry":
-            target = T.ProbeTarget("tracepoint:raw_syscalls:sys_enter", "syscall", "", "", name,
-                                   args={i: (f"args->args[{i}]", "int") for i in range(6)},
-                                   no_args="syscall:::entry has arg0..arg5")
+            target = T.ProbeTarget(
+                "tracepoint:raw_syscalls:sys_enter",
+                "syscall",
+                "",
+                "",
+                name,
+                args={i: (f"args->args[{i}]", "int") for i in range(6)},
+                no_args="syscall:::entry has arg0..arg5",
+            )
             return _Context(target, desc, probefunc=syscall_nr)
         ret = ("args->ret", "int")
-        target = T.ProbeTarget("tracepoint:raw_syscalls:sys_exit", "syscall", "", "", name, args={0: ret, 1: ret},
-                               no_args="a syscall return probe has arg0 and arg1 (the return value) only")
-        return _Context(target, desc, is_return=True, errno_expr="(args->ret < 0 ? -args->ret : 0)", probefunc=syscall_nr)
+        target = T.ProbeTarget(
+            "tracepoint:raw_syscalls:sys_exit",
+            "syscall",
+            "",
+            "",
+            name,
+            args={0: ret, 1: ret},
+            no_args="a syscall return probe has arg0 and arg1 (the return value) only",
+        )
+        return _Context(
+            target,
+            desc,
+            is_return=True,
+            errno_expr="(args->ret < 0 ? -args->ret : 0)",
+            probefunc=syscall_nr,
+        )
 
     def fbt_probes(self, desc: A.ProbeDesc, func: str, name: str) -> list[_Context]:
         if not TP.kprobes_available(self.tracepoint_root):
             self.unsupported(
                 f"{desc.text}: fbt probes need kprobes, and this kernel has none "
                 f"(no {os.path.join(TP.tracing_root(self.tracepoint_root), 'kprobe_events')}); "
-                "use a tracepoint-based provider (syscall, proc, sched, io, tcp)", desc, "D_BPFTRACE")
+                "use a tracepoint-based provider (syscall, proc, sched, io, tcp)",
+                desc,
+                "D_BPFTRACE",
+            )
             return []
         if name not in ("entry", "return") or not func or any(ch in func for ch in "?["):
-            self.unsupported(f"{desc.text}: fbt probes are lowered for FUNC:entry and FUNC:return only", desc, "D_BPFTRACE")
+            self.unsupported(
+                f"{desc.text}: fbt probes are lowered for FUNC:entry and FUNC:return only",
+                desc,
+                "D_BPFTRACE",
+            )
             return []
         if name == "entry":
-            target = T.ProbeTarget(f"kprobe:{func}", "fbt", "", func, name, args={i: (f"arg{i}", "int") for i in range(6)},
-                                   features=frozenset({"kprobe"}))
+            target = T.ProbeTarget(
+                f"kprobe:{func}",
+                "fbt",
+                "",
+                func,
+                name,
+                args={i: (f"arg{i}", "int") for i in range(6)},
+                features=frozenset({"kprobe"}),
+            )
             return [_Context(target, desc)]
-        target = T.ProbeTarget(f"kretprobe:{func}", "fbt", "", func, name, args={1: ("retval", "int")},
-                               no_args="an fbt return probe's arg0 (the return offset) is not available; arg1 is",
-                               features=frozenset({"kprobe"}))
+        target = T.ProbeTarget(
+            f"kretprobe:{func}",
+            "fbt",
+            "",
+            func,
+            name,
+            args={1: ("retval", "int")},
+            no_args="an fbt return probe's arg0 (the return offset) is not available; arg1 is",
+            features=frozenset({"kprobe"}),
+        )
         return [_Context(target, desc)]
 
-    def _target_binary(self, desc: A.ProbeDesc, pid_text: str | None, module: str) -> tuple[str | None, str | None]:
+    def _target_binary(
+        self, desc: A.ProbeDesc, pid_text: str | None, module: str
+    ) -> tuple[str | None, str | None]:
         """(binary path, pid filter expression) for a user-space probe."""
         pid: int | None = None
         pid_expr: str | None = None
@@ -681,8 +924,11 @@ class BpftraceGenerator(Generator):
                 return self.target_path, pid_expr
             if pid is not None:
                 return f"/proc/{pid}/exe", pid_expr
-            self.unsupported(f"{desc.text}: the program's executable is unknown (give a pid with -p, or the command with -c)",
-                             desc, "D_BPFTRACE")
+            self.unsupported(
+                f"{desc.text}: the program's executable is unknown (give a pid with -p, or the command with -c)",
+                desc,
+                "D_BPFTRACE",
+            )
             return None, None
         if module.startswith("/"):
             return module, pid_expr
@@ -690,42 +936,90 @@ class BpftraceGenerator(Generator):
             found = _find_module(pid, module)
             if found:
                 return found, pid_expr
-        self.unsupported(f"{desc.text}: cannot locate module {module!r} (write its full path, or give a running pid)",
-                         desc, "D_BPFTRACE")
+        self.unsupported(
+            f"{desc.text}: cannot locate module {module!r} (write its full path, or give a running pid)",
+            desc,
+            "D_BPFTRACE",
+        )
         return None, None
 
-    def pid_probes(self, desc: A.ProbeDesc, pid_text: str | None, module: str, func: str, name: str) -> list[_Context]:
+    def pid_probes(
+        self, desc: A.ProbeDesc, pid_text: str | None, module: str, func: str, name: str
+    ) -> list[_Context]:
         if not pid_text:
-            self.unsupported(f"{desc.text}: the pid provider needs a process (pid$target or pidNNN)", desc, "D_BPFTRACE")
+            self.unsupported(
+                f"{desc.text}: the pid provider needs a process (pid$target or pidNNN)",
+                desc,
+                "D_BPFTRACE",
+            )
             return []
         if name not in ("entry", "return") or not func or any(ch in func for ch in "*?["):
-            self.unsupported(f"{desc.text}: pid probes are lowered for FUNC:entry and FUNC:return only", desc, "D_BPFTRACE")
+            self.unsupported(
+                f"{desc.text}: pid probes are lowered for FUNC:entry and FUNC:return only",
+                desc,
+                "D_BPFTRACE",
+            )
             return []
         path, pid_expr = self._target_binary(desc, pid_text, module)
         if path is None:
             return []
         filt = f"pid == {pid_expr}" if pid_expr else None
         if name == "entry":
-            target = T.ProbeTarget(f"uprobe:{path}:{func}", desc.provider, module, func, name, filter=filt,
-                                   args={i: (f"arg{i}", "int") for i in range(6)}, features=frozenset({"uprobe"}))
+            target = T.ProbeTarget(
+                f"uprobe:{path}:{func}",
+                desc.provider,
+                module,
+                func,
+                name,
+                filter=filt,
+                args={i: (f"arg{i}", "int") for i in range(6)},
+                features=frozenset({"uprobe"}),
+            )
         else:
-            target = T.ProbeTarget(f"uretprobe:{path}:{func}", desc.provider, module, func, name, filter=filt,
-                                   args={1: ("retval", "int")},
-                                   no_args="a pid return probe's arg0 (the return offset) is not available; arg1 is",
-                                   features=frozenset({"uprobe"}))
+            target = T.ProbeTarget(
+                f"uretprobe:{path}:{func}",
+                desc.provider,
+                module,
+                func,
+                name,
+                filter=filt,
+                args={1: ("retval", "int")},
+                no_args="a pid return probe's arg0 (the return offset) is not available; arg1 is",
+                features=frozenset({"uprobe"}),
+            )
         return [_Context(target, desc)]
 
-    def usdt_probes(self, desc: A.ProbeDesc, provider: str, pid_text: str | None, module: str, func: str, name: str) -> list[_Context]:
+    def usdt_probes(
+        self,
+        desc: A.ProbeDesc,
+        provider: str,
+        pid_text: str | None,
+        module: str,
+        func: str,
+        name: str,
+    ) -> list[_Context]:
         if not name or any(ch in name + provider for ch in "*?["):
-            self.unsupported(f"{desc.text}: USDT probes need a provider and a probe name without wildcards", desc, "D_BPFTRACE")
+            self.unsupported(
+                f"{desc.text}: USDT probes need a provider and a probe name without wildcards",
+                desc,
+                "D_BPFTRACE",
+            )
             return []
         path, pid_expr = self._target_binary(desc, pid_text, module)
         if path is None:
             return []
         elf_name = name.replace("-", "__")  # DTrace spells the ELF note's "__" as "-"
         filt = f"pid == {pid_expr}" if pid_expr else None
-        target = T.ProbeTarget(f"usdt:{path}:{provider}:{elf_name}", desc.provider, module, func, name, filter=filt,
-                               args={i: (f"arg{i}", "int") for i in range(10)}, features=frozenset({"usdt"}))
+        target = T.ProbeTarget(
+            f"usdt:{path}:{provider}:{elf_name}",
+            desc.provider,
+            module,
+            func,
+            name,
+            filter=filt,
+            args={i: (f"arg{i}", "int") for i in range(10)},
+            features=frozenset({"usdt"}),
+        )
         return [_Context(target, desc)]
 
     # ------------------------------------------------------------------ statements
@@ -759,7 +1053,11 @@ class BpftraceGenerator(Generator):
             return pad + self.assignment(expr) + ";"
         if isinstance(expr, (A.Postfix, A.Unary)) and expr.op in ("++", "--"):
             if self._var_slot(expr.operand) is None:
-                return pad + self.fail(f"{expr.op} applies to variables only in bpftrace", expr)[0] + ";"
+                return (
+                    pad
+                    + self.fail(f"{expr.op} applies to variables only in bpftrace", expr)[0]
+                    + ";"
+                )
             return pad + self.expr(expr.operand, PREC_POSTFIX) + expr.op + ";"
         if isinstance(expr, A.Call):
             action = getattr(self, "action_" + expr.func, None)
@@ -773,7 +1071,11 @@ class BpftraceGenerator(Generator):
         if slot is None:
             return self.fail(f"cannot assign to {_d_text(node.target)} in bpftrace", node.target)[0]
         target = self.expr(node.target, PREC_UNARY)
-        if node.op == "=" and _int_literal(node.value) == 0 and slot.split(":")[0] in ("self", "array"):
+        if (
+            node.op == "="
+            and _int_literal(node.value) == 0
+            and slot.split(":")[0] in ("self", "array")
+        ):
             # D frees a dynamic variable set to 0; reading it again gives 0 in both.
             return f"delete({target})"
         if node.op not in ("=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="):
@@ -787,30 +1089,56 @@ class BpftraceGenerator(Generator):
         decl = self.aggs.get(node.name)
         if decl is None or decl.function != node.func:
             first = decl.function if decl else "?"
-            return pad + self.fail(f"@{node.name} is used with both {first}() and {node.func}()", node)[0]
+            return (
+                pad
+                + self.fail(f"@{node.name} is used with both {first}() and {node.func}()", node)[0]
+            )
         if decl.key_count is not None and decl.key_count != len(node.keys):
-            return pad + self.fail(f"@{node.name} is used with {decl.key_count} and {len(node.keys)} keys", node)[0]
+            return (
+                pad
+                + self.fail(
+                    f"@{node.name} is used with {decl.key_count} and {len(node.keys)} keys", node
+                )[0]
+            )
         decl.key_count = len(node.keys)
         kinds = [self.kind_of(k) for k in node.keys]
         for key, kind in zip(node.keys, kinds):
             if kind == "syscall_str":
-                return pad + self.fail("probefunc of syscall:::entry/return is a number in bpftrace", key)[0]
+                return (
+                    pad
+                    + self.fail("probefunc of syscall:::entry/return is a number in bpftrace", key)[
+                        0
+                    ]
+                )
         names = [_d_text(k) for k in node.keys]
         keys = [self.expr(k, PREC_ASSIGN) for k in node.keys]
         lines = getattr(self, "agg_" + node.func, self.agg_unknown)(node, keys, kinds, names)
         return "\n".join(pad + line for line in lines)
 
-    def register_map(self, node: A.AggStmt, role: str, kinds: list[str], names: list[str], **extra) -> str:
+    def register_map(
+        self, node: A.AggStmt, role: str, kinds: list[str], names: list[str], **extra
+    ) -> str:
         bt = self.bt_map_name(node.name, role)
         info = self.maps.get(bt)
-        fresh = MapInfo(bt, node.name, node.func, role, key_kinds=list(kinds), key_names=list(names), **extra)
+        fresh = MapInfo(
+            bt, node.name, node.func, role, key_kinds=list(kinds), key_names=list(names), **extra
+        )
         if info is None:
             self.maps[bt] = fresh
-        elif (info.params, info.negated, info.value_offset) != (fresh.params, fresh.negated, fresh.value_offset):
-            self.unsupported(f"@{node.name} is used with different {node.func}() parameters", node, "D_BPFTRACE")
-        elif info.key_kinds != fresh.key_kinds:
-            if any(a != b and "str" in (a, b) for a, b in zip(info.key_kinds, fresh.key_kinds)):
-                self.unsupported(f"@{node.name}: a key is a string in one place and a number in another", node, "D_BPFTRACE")
+        elif (info.params, info.negated, info.value_offset) != (
+            fresh.params,
+            fresh.negated,
+            fresh.value_offset,
+        ):
+            self.unsupported(
+                f"@{node.name} is used with different {node.func}() parameters", node, "D_BPFTRACE"
+            )
+        elif any(a != b and "str" in (a, b) for a, b in zip(info.key_kinds, fresh.key_kinds)):
+            self.unsupported(
+                f"@{node.name}: a key is a string in one place and a number in another",
+                node,
+                "D_BPFTRACE",
+            )
         return bt
 
     @staticmethod
@@ -826,7 +1154,9 @@ class BpftraceGenerator(Generator):
         return f"$__{prefix}{self.temp_counter}"
 
     def agg_unknown(self, node, keys, kinds, names) -> list[str]:
-        return [self.fail(f"{node.func}() is not an aggregating function bpftrace can serve", node)[0]]
+        return [
+            self.fail(f"{node.func}() is not an aggregating function bpftrace can serve", node)[0]
+        ]
 
     def _plain(self, node, keys, kinds, names, bt_func: str, arity: int, **extra) -> list[str]:
         if len(node.args) != arity:
@@ -860,15 +1190,21 @@ class BpftraceGenerator(Generator):
         main = self.register_map(node, "main", kinds, names)
         sumsq = self.register_map(node, "sumsq", kinds, names)
         value = self.temp("v")
-        return [f"{value} = {self.expr(node.args[0], PREC_ASSIGN)};",
-                f"{self.map_ref(main, keys)} = stats({value});",
-                f"{self.map_ref(sumsq, keys)} = sum({value} * {value});"]
+        return [
+            f"{value} = {self.expr(node.args[0], PREC_ASSIGN)};",
+            f"{self.map_ref(main, keys)} = stats({value});",
+            f"{self.map_ref(sumsq, keys)} = sum({value} * {value});",
+        ]
 
     def _increment_is_one(self, node: A.AggStmt, arg: A.Expr | None) -> bool:
         if arg is None or _int_literal(arg) == 1:
             return True
-        self.unsupported(f"{node.func}() with an increment other than 1 has no bpftrace counterpart "
-                         "(bpftrace histograms count one per call)", arg, "D_BPFTRACE")
+        self.unsupported(
+            f"{node.func}() with an increment other than 1 has no bpftrace counterpart "
+            "(bpftrace histograms count one per call)",
+            arg,
+            "D_BPFTRACE",
+        )
         return False
 
     def agg_quantize(self, node, keys, kinds, names):
@@ -916,20 +1252,28 @@ class BpftraceGenerator(Generator):
         if not self._increment_is_one(node, node.args[4] if len(node.args) == 5 else None):
             return []
         levels = (hi - lo) // step
-        offset = lo if lo < 0 else 0
-        bt = self.register_map(node, "main", kinds, names, params=(lo, hi, step), value_offset=offset)
+        offset = min(0, lo)
+        bt = self.register_map(
+            node, "main", kinds, names, params=(lo, hi, step), value_offset=offset
+        )
         value = self.expr(node.args[0], PREC_ASSIGN)
         if offset:
             value = f"{self.expr(node.args[0], 14)} - ({offset})"
         # The top bucket starts at lo + levels*step, as in DTrace, even when step does not divide hi - lo.
-        return [f"{self.map_ref(bt, keys)} = lhist({value}, {lo - offset}, {lo - offset + levels * step}, {step});"]
+        return [
+            f"{self.map_ref(bt, keys)} = lhist({value}, {lo - offset}, {lo - offset + levels * step}, {step});"
+        ]
 
     def agg_llquantize(self, node, keys, kinds, names):
         if not 5 <= len(node.args) <= 6:
             return [self.fail("llquantize() takes 5 or 6 arguments", node)[0]]
         params = [_int_literal(a) for a in node.args[1:5]]
         if any(p is None for p in params):
-            return [self.fail("llquantize() factor, magnitudes and steps must be integer constants", node)[0]]
+            return [
+                self.fail(
+                    "llquantize() factor, magnitudes and steps must be integer constants", node
+                )[0]
+            ]
         factor, low, high, steps = params  # type: ignore[misc]
         problem = llquantize_problem(factor, low, high, steps)
         if problem:
@@ -939,8 +1283,10 @@ class BpftraceGenerator(Generator):
         count = len(llquantize_bounds(factor, low, high, steps))
         bt = self.register_map(node, "main", kinds, names, params=(factor, low, high, steps))
         value = self.temp("v")
-        return [f"{value} = {self.expr(node.args[0], PREC_ASSIGN)};",
-                f"{self.map_ref(bt, keys)} = lhist({_llquantize_index_expr(value, factor, low, high, steps)}, 0, {count}, 1);"]
+        return [
+            f"{value} = {self.expr(node.args[0], PREC_ASSIGN)};",
+            f"{self.map_ref(bt, keys)} = lhist({_llquantize_index_expr(value, factor, low, high, steps)}, 0, {count}, 1);",
+        ]
 
     # ------------------------------------------------------------------ actions
 
@@ -965,7 +1311,9 @@ class BpftraceGenerator(Generator):
         fmt, args = self.printf_parts(node.args[0], node.args[1:], node)
         return f"printf({', '.join([fmt] + args)});"
 
-    def printf_parts(self, format_node: A.StrLit, values: list[A.Expr], node: A.Node) -> tuple[str, list[str]]:
+    def printf_parts(
+        self, format_node: A.StrLit, values: list[A.Expr], node: A.Node
+    ) -> tuple[str, list[str]]:
         text = format_node.value
         # Tokens: literal text, or a conversion already in bpftrace spelling.
         tokens: list[tuple[str, str]] = []
@@ -973,32 +1321,49 @@ class BpftraceGenerator(Generator):
         pos = 0
         remaining = list(values)
         for m in _PRINTF_SPEC.finditer(text):
-            tokens.append(("text", text[pos:m.start()]))
+            tokens.append(("text", text[pos : m.start()]))
             pos = m.end()
             conv = m.group("conv")
             if conv == "%":
                 tokens.append(("text", "%"))
                 continue
             if m.group("width") == "*" or m.group("prec") == "*":
-                self.unsupported("printf() widths taken from arguments (*) have no bpftrace counterpart", node, "D_BPFTRACE")
+                self.unsupported(
+                    "printf() widths taken from arguments (*) have no bpftrace counterpart",
+                    node,
+                    "D_BPFTRACE",
+                )
                 continue
             if conv in T.PRINTF_UNSUPPORTED:
                 self.unsupported(T.PRINTF_UNSUPPORTED[conv], node, "D_BPFTRACE")
                 continue
             if not remaining:
-                self.unsupported(f"printf(): too few arguments for the format {format_node.text!r}", node, "D_BPFTRACE")
+                self.unsupported(
+                    f"printf(): too few arguments for the format {format_node.text!r}",
+                    node,
+                    "D_BPFTRACE",
+                )
                 continue
             arg = remaining.pop(0)
-            spec = "%" + m.group("flags") + (m.group("width") or "") + (f".{m.group('prec')}" if m.group("prec") else "")
+            spec = (
+                "%"
+                + m.group("flags")
+                + (m.group("width") or "")
+                + (f".{m.group('prec')}" if m.group("prec") else "")
+            )
             if conv == "Y":
                 if not (isinstance(arg, A.Ident) and arg.name == "walltimestamp"):
-                    self.unsupported("printf(\"%Y\") is lowered for walltimestamp only", arg, "D_BPFTRACE")
+                    self.unsupported(
+                        'printf("%Y") is lowered for walltimestamp only', arg, "D_BPFTRACE"
+                    )
                     continue
                 tokens.append(("conv", spec + "s"))
                 out_args.append(f"strftime({_bt_string(T.WALLTIME_FORMAT)}, nsecs)")
                 continue
             if conv not in T.PRINTF_SAME:
-                self.unsupported(f"printf() conversion %{conv} has no bpftrace counterpart", node, "D_BPFTRACE")
+                self.unsupported(
+                    f"printf() conversion %{conv} has no bpftrace counterpart", node, "D_BPFTRACE"
+                )
                 continue
             kind = self.kind_of(arg)
             if conv == "s" and isinstance(arg, A.Call) and arg.func == "strjoin" and spec == "%":
@@ -1008,8 +1373,12 @@ class BpftraceGenerator(Generator):
                     out_args.append(self.expr(piece, PREC_ASSIGN))
                 continue
             if kind in ("cgroup", "syscall"):
-                self.unsupported(f"{_d_text(arg)} is a number in bpftrace ({kind} id): it can be an aggregation key, "
-                                 "not printed as a string", arg, "D_BPFTRACE")
+                self.unsupported(
+                    f"{_d_text(arg)} is a number in bpftrace ({kind} id): it can be an aggregation key, "
+                    "not printed as a string",
+                    arg,
+                    "D_BPFTRACE",
+                )
                 continue
             if kind in ("stack", "ustack") and conv != "s":
                 self.unsupported("stacks print with %s only", arg, "D_BPFTRACE")
@@ -1039,8 +1408,12 @@ class BpftraceGenerator(Generator):
         joined = "".join(out)
         tail = "".join(v for i, (k, v) in enumerate(tokens) if i > last_conv)
         if re.search(r"%[-+ #0-9.a-zA-Z%]", tail):
-            self.unsupported("a literal % followed by a conversion character after printf()'s last conversion "
-                             "cannot be written for bpftrace 0.17", node, "D_BPFTRACE")
+            self.unsupported(
+                "a literal % followed by a conversion character after printf()'s last conversion "
+                "cannot be written for bpftrace 0.17",
+                node,
+                "D_BPFTRACE",
+            )
         return joined
 
     def _strjoin_pieces(self, node: A.Expr) -> list[A.Expr]:
@@ -1050,7 +1423,10 @@ class BpftraceGenerator(Generator):
 
     def action_printa(self, node: A.Call) -> str:
         if node.args and isinstance(node.args[0], A.StrLit):
-            return self.fail("printa() with a format string has no bpftrace counterpart (bpftrace prints maps its own way)", node)[0]
+            return self.fail(
+                "printa() with a format string has no bpftrace counterpart (bpftrace prints maps its own way)",
+                node,
+            )[0]
         lines = []
         for arg in node.args:
             maps = self.agg_maps(arg, "printa")
@@ -1068,13 +1444,18 @@ class BpftraceGenerator(Generator):
         if len(node.args) != 1:
             return self.fail("trace() takes one argument", node)[0]
         if self.kind_of(node.args[0]) in ("cgroup", "syscall"):
-            return self.fail(f"{_d_text(node.args[0])} is a number in bpftrace; it cannot be traced as a string", node)[0]
+            return self.fail(
+                f"{_d_text(node.args[0])} is a number in bpftrace; it cannot be traced as a string",
+                node,
+            )[0]
         return f"print({self.expr(node.args[0], PREC_ASSIGN)});"
 
     def action_exit(self, node: A.Call) -> str:
         status = _int_literal(node.args[0]) if len(node.args) == 1 else None
         if status != 0:
-            return self.fail("bpftrace 0.17's exit() takes no status: only exit(0) translates", node)[0]
+            return self.fail(
+                "bpftrace 0.17's exit() takes no status: only exit(0) translates", node
+            )[0]
         return "exit();"
 
     def action_clear(self, node: A.Call) -> str:
@@ -1086,7 +1467,9 @@ class BpftraceGenerator(Generator):
 
     def action_trunc(self, node: A.Call) -> str:
         if len(node.args) != 1:
-            return self.fail("trunc() with a count (keep the top N) has no bpftrace counterpart", node)[0]
+            return self.fail(
+                "trunc() with a count (keep the top N) has no bpftrace counterpart", node
+            )[0]
         maps = self.agg_maps(node.args[0], "trunc")
         # D's trunc() removes the keys: bpftrace's clear().
         return "\n".join(f"clear({m});" for m in maps or [])
@@ -1098,14 +1481,24 @@ class BpftraceGenerator(Generator):
             return ""
         assert isinstance(node.args[0], A.AggRef)
         decl = self.aggs[node.args[0].name]
-        if decl.function in ("stddev", "quantize", "lquantize", "llquantize") or decl.function == "max":
-            return self.fail(f"normalize() of a {decl.function}() aggregation has no faithful bpftrace counterpart", node)[0]
+        if (
+            decl.function in ("stddev", "quantize", "lquantize", "llquantize")
+            or decl.function == "max"
+        ):
+            return self.fail(
+                f"normalize() of a {decl.function}() aggregation has no faithful bpftrace counterpart",
+                node,
+            )[0]
         self.ctx.normalized[node.args[0].name] = (self.expr(node.args[1], PREC_ASSIGN), node)
         self.ctx.pending_normalize[node.args[0].name] = node
         return ""
 
     def action_denormalize(self, node: A.Call) -> str:
-        if len(node.args) != 1 or self.agg_maps(node.args[0], "denormalize") is None or self.ctx is None:
+        if (
+            len(node.args) != 1
+            or self.agg_maps(node.args[0], "denormalize") is None
+            or self.ctx is None
+        ):
             return ""
         assert isinstance(node.args[0], A.AggRef)
         self.ctx.normalized.pop(node.args[0].name, None)
@@ -1113,10 +1506,10 @@ class BpftraceGenerator(Generator):
         return ""
 
     def action_stack(self, node: A.Call) -> str:
-        return f"printf(\"%s\\n\", {self.expr(node)});"
+        return f'printf("%s\\n", {self.expr(node)});'
 
     def action_ustack(self, node: A.Call) -> str:
-        return f"printf(\"%s\\n\", {self.expr(node)});"
+        return f'printf("%s\\n", {self.expr(node)});'
 
     def action_system(self, node: A.Call) -> str:
         return self.fail("system() is not lowered to bpftrace (it would need --unsafe)", node)[0]
@@ -1137,14 +1530,21 @@ class BpftraceGenerator(Generator):
             if target is None:
                 self.unsupported(f"{name} outside a clause", node, "D_BPFTRACE")
                 return None
-            value = {"probeprov": target.prov, "probemod": target.mod, "probefunc": target.func, "probename": target.name}[name]
+            value = {
+                "probeprov": target.prov,
+                "probemod": target.mod,
+                "probefunc": target.func,
+                "probename": target.name,
+            }[name]
             return _bt_string(value), "str"
         m = re.fullmatch(r"arg(\d)", name)
         if m:
             index = int(m.group(1))
             if target and index in target.args:
                 return target.args[index]
-            self.unsupported(f"{name}: {target.no_args if target else 'no probe'}", node, "D_BPFTRACE")
+            self.unsupported(
+                f"{name}: {target.no_args if target else 'no probe'}", node, "D_BPFTRACE"
+            )
             return None
         if name == "errno":
             if ctx and ctx.errno_expr:
@@ -1169,15 +1569,23 @@ class BpftraceGenerator(Generator):
         if constant is not None:
             return str(constant), "int"
         if name in ("args", "curpsinfo", "curlwpsinfo", "curthread"):
-            self.unsupported(f"{name} is only lowered through its members or elements", node, "D_BPFTRACE")
+            self.unsupported(
+                f"{name} is only lowered through its members or elements", node, "D_BPFTRACE"
+            )
             return None
-        self.unsupported(f"{name} has no bpftrace counterpart (unknown or never assigned)", node, "D_BPFTRACE")
+        self.unsupported(
+            f"{name} has no bpftrace counterpart (unknown or never assigned)", node, "D_BPFTRACE"
+        )
         return None
 
     def need_btf(self, node: A.Node, what: str) -> None:
         self.features.add("btf")
         if not TP.btf_available():
-            self.unsupported(f"{what} needs the kernel's BTF (/sys/kernel/btf/vmlinux), which this kernel lacks", node, "D_BPFTRACE")
+            self.unsupported(
+                f"{what} needs the kernel's BTF (/sys/kernel/btf/vmlinux), which this kernel lacks",
+                node,
+                "D_BPFTRACE",
+            )
 
     def internal(self, bt: str) -> str:
         if bt not in self.internal_maps:
@@ -1232,11 +1640,16 @@ class BpftraceGenerator(Generator):
 
     def expr_Unary(self, node: A.Unary) -> tuple[str, int]:
         if node.op in ("++", "--", "*", "&"):
-            return self.fail(f"the {node.op} operator is not lowered here (pointers and nested increments)", node)
+            return self.fail(
+                f"the {node.op} operator is not lowered here (pointers and nested increments)", node
+            )
         return super().expr_Unary(node)
 
     def expr_Postfix(self, node: A.Postfix) -> tuple[str, int]:
-        return self.fail(f"{node.op} inside an expression has no bpftrace counterpart (use it as a statement)", node)
+        return self.fail(
+            f"{node.op} inside an expression has no bpftrace counterpart (use it as a statement)",
+            node,
+        )
 
     def expr_Assign(self, node: A.Assign) -> tuple[str, int]:
         return self.fail("assignments inside expressions have no bpftrace counterpart", node)
@@ -1267,11 +1680,22 @@ class BpftraceGenerator(Generator):
             if kind == "syscall":
                 number = TP.syscall_numbers().get(other.value)
                 if number is None:
-                    self.unsupported(f"no syscall named {other.value!r} on this machine (asm/unistd_64.h)", other, "D_BPFTRACE")
+                    self.unsupported(
+                        f"no syscall named {other.value!r} on this machine (asm/unistd_64.h)",
+                        other,
+                        "D_BPFTRACE",
+                    )
                     return "0"
                 return f"{self.expr(this, 11)} {node.op} {number}"
-        if self.kind_of(node.left) in ("cgroup", "syscall") or self.kind_of(node.right) in ("cgroup", "syscall"):
-            self.unsupported("zonename and the probefunc of syscall:::entry/return compare with string constants only", node, "D_BPFTRACE")
+        if self.kind_of(node.left) in ("cgroup", "syscall") or self.kind_of(node.right) in (
+            "cgroup",
+            "syscall",
+        ):
+            self.unsupported(
+                "zonename and the probefunc of syscall:::entry/return compare with string constants only",
+                node,
+                "D_BPFTRACE",
+            )
             return "0"
         return None
 
@@ -1293,15 +1717,33 @@ class BpftraceGenerator(Generator):
                 return self.fail("copyinstr() takes 1 or 2 arguments", node)
             return "str(" + ", ".join(self.expr(a, PREC_ASSIGN) for a in args) + ")", PREC_POSTFIX
         if name == "strjoin":
-            return self.fail("strjoin() is lowered only as a printf(\"%s\") argument (bpftrace 0.17 cannot concatenate strings)", node)
+            return self.fail(
+                'strjoin() is lowered only as a printf("%s") argument (bpftrace 0.17 cannot concatenate strings)',
+                node,
+            )
         if name == "strlen":
             return self.fail("strlen() has no bpftrace 0.17 counterpart", node)
         if name == "inet_ntoa":
-            return self.fail("inet_ntoa() takes a pointer, which the lowering does not follow; use the tcp/ip probes' address members", node)
+            return self.fail(
+                "inet_ntoa() takes a pointer, which the lowering does not follow; use the tcp/ip probes' address members",
+                node,
+            )
         if name in T.STRING_FUNCTIONS_UNSUPPORTED:
             return self.fail(T.STRING_FUNCTIONS_UNSUPPORTED[name], node)
-        if name in ("count", "sum", "avg", "min", "max", "stddev", "quantize", "lquantize", "llquantize"):
-            return self.fail(f"{name}() is an aggregating function: use it as @name[keys] = {name}(...)", node)
+        if name in (
+            "count",
+            "sum",
+            "avg",
+            "min",
+            "max",
+            "stddev",
+            "quantize",
+            "lquantize",
+            "llquantize",
+        ):
+            return self.fail(
+                f"{name}() is an aggregating function: use it as @name[keys] = {name}(...)", node
+            )
         return self.fail(f"{name}() has no bpftrace counterpart", node)
 
     def expr_Index(self, node: A.Index) -> tuple[str, int]:
@@ -1350,9 +1792,15 @@ class BpftraceGenerator(Generator):
                 if "curtask" in text:
                     self.need_btf(node, f"{base.name}->{node.name}")
                 return text, kind
-            self.unsupported(f"{base.name}->{node.name} has no bpftrace counterpart", node, "D_BPFTRACE")
+            self.unsupported(
+                f"{base.name}->{node.name} has no bpftrace counterpart", node, "D_BPFTRACE"
+            )
             return None
-        if isinstance(base, A.Index) and isinstance(base.base, A.Ident) and base.base.name == "args":
+        if (
+            isinstance(base, A.Index)
+            and isinstance(base.base, A.Ident)
+            and base.base.name == "args"
+        ):
             index = _int_literal(base.indices[0]) if len(base.indices) == 1 else None
             target = self.ctx.target if self.ctx else None
             if target is not None and index is not None and (index, node.name) in target.members:
@@ -1360,13 +1808,19 @@ class BpftraceGenerator(Generator):
             reason = target.no_args if target else "no probe"
             self.unsupported(f"args[{index}]->{node.name}: {reason}", node, "D_BPFTRACE")
             return None
-        self.unsupported(f"{_d_text(node)}: following pointers and structures is not lowered to bpftrace", node, "D_BPFTRACE")
+        self.unsupported(
+            f"{_d_text(node)}: following pointers and structures is not lowered to bpftrace",
+            node,
+            "D_BPFTRACE",
+        )
         return None
 
     def expr_Cast(self, node: A.Cast) -> tuple[str, int]:
         spec = node.type.spec.name
         if node.type.pointers or node.type.arrays or not isinstance(spec, str):
-            return self.fail(f"cast to {self.type_name(node.type)} is not lowered to bpftrace", node)
+            return self.fail(
+                f"cast to {self.type_name(node.type)} is not lowered to bpftrace", node
+            )
         if spec == "string":
             if self.kind_of(node.operand) == "str":
                 return self.expr(node.operand, PREC_UNARY), PREC_UNARY
@@ -1377,7 +1831,11 @@ class BpftraceGenerator(Generator):
         return f"({bt}){self.expr(node.operand, PREC_UNARY)}", PREC_UNARY
 
     def expr_SizeOf(self, node: A.SizeOf) -> tuple[str, int]:
-        if isinstance(node.operand, A.TypeName) and not node.operand.pointers and isinstance(node.operand.spec.name, str):
+        if (
+            isinstance(node.operand, A.TypeName)
+            and not node.operand.pointers
+            and isinstance(node.operand.spec.name, str)
+        ):
             bt = T.INTEGER_CASTS.get(node.operand.spec.name)
             if bt:
                 return str(T.INTEGER_SIZES[bt]), PREC_PRIMARY
@@ -1413,8 +1871,24 @@ class BpftraceGenerator(Generator):
                 return "stack"
             if node.func == "ustack":
                 return "ustack"
-            if node.func in ("copyinstr", "strjoin", "basename", "dirname", "substr", "lltostr", "toupper", "tolower",
-                             "strtok", "strstr", "strchr", "strrchr", "inet_ntoa", "inet_ntoa6", "inet_ntop", "cleanpath"):
+            if node.func in (
+                "copyinstr",
+                "strjoin",
+                "basename",
+                "dirname",
+                "substr",
+                "lltostr",
+                "toupper",
+                "tolower",
+                "strtok",
+                "strstr",
+                "strchr",
+                "strrchr",
+                "inet_ntoa",
+                "inet_ntoa6",
+                "inet_ntop",
+                "cleanpath",
+            ):
                 return "str"
             return "int"
         if isinstance(node, A.Cast):
@@ -1451,12 +1925,20 @@ class BpftraceGenerator(Generator):
             base = node.base
             if isinstance(base, A.Ident):
                 key = (base.name, node.name)
-                if self.ctx and key == ("curlwpsinfo", "pr_lwpid") and "tid" in self.ctx.target.variables:
+                if (
+                    self.ctx
+                    and key == ("curlwpsinfo", "pr_lwpid")
+                    and "tid" in self.ctx.target.variables
+                ):
                     return "int"
                 return T.CURRENT_MEMBERS.get(key, ("", "int"))[1]
             if isinstance(base, A.Index) and self.ctx:
                 index = _int_literal(base.indices[0]) if base.indices else None
-                return self.ctx.target.members.get((index, node.name), ("", "int"))[1] if index is not None else "int"
+                return (
+                    self.ctx.target.members.get((index, node.name), ("", "int"))[1]
+                    if index is not None
+                    else "int"
+                )
             return "int"
         if isinstance(node, A.Ternary):
             return self.kind_of(node.then)
@@ -1467,14 +1949,24 @@ class BpftraceGenerator(Generator):
     def interval_clause(self) -> str:
         assert self.interval is not None
         ms = self.interval * 1000
-        spec = f"interval:s:{int(self.interval)}" if self.interval == int(self.interval) else f"interval:ms:{max(1, round(ms))}"
+        spec = (
+            f"interval:s:{int(self.interval)}"
+            if self.interval == int(self.interval)
+            else f"interval:ms:{max(1, round(ms))}"
+        )
         if self.interval != int(self.interval) and abs(round(ms) - ms) > 1e-6:
             raise ValueError("interval must be a whole number of milliseconds")
         lines = [f"{self.indent}print({m});" for m in self.maps]
         lines += [f"{self.indent}clear({m});" for m in self.maps]
         lines.append(f"{self.indent}printf({_bt_string(SNAPSHOT_MARKER + chr(10))});")
         self.features.add("interval")
-        return "// one snapshot per interval: print and clear every aggregation, then the marker\n" + spec + "\n{\n" + "\n".join(lines) + "\n}"
+        return (
+            "// one snapshot per interval: print and clear every aggregation, then the marker\n"
+            + spec
+            + "\n{\n"
+            + "\n".join(lines)
+            + "\n}"
+        )
 
 
 def _find_module(pid: int, module: str) -> str | None:
@@ -1486,7 +1978,7 @@ def _find_module(pid: int, module: str) -> str | None:
                 if len(parts) == 6 and parts[5].startswith("/"):
                     path = parts[5].strip()
                     base = os.path.basename(path)
-                    if base == module or base.startswith(module + ".") or base.startswith(module + "-"):
+                    if base == module or base.startswith((module + ".", module + "-")):
                         return path
     except OSError:
         return None

@@ -37,7 +37,7 @@ VARIABLES_NEEDING_BTF = {"ppid"}
 # Built-ins with no faithful bpftrace 0.17 counterpart, and why.
 UNSUPPORTED_VARIABLES: dict[str, str] = {
     "vtimestamp": "vtimestamp (the thread's on-CPU time) has no bpftrace counterpart",
-    "walltimestamp": "walltimestamp can only be printed with printf(\"%Y\") in bpftrace 0.17 (it has no wall-clock value)",
+    "walltimestamp": 'walltimestamp can only be printed with printf("%Y") in bpftrace 0.17 (it has no wall-clock value)',
     "curthread": "curthread is an illumos kthread_t; Linux has no equivalent structure",
     "caller": "caller (the calling kernel function) is not available to bpftrace tracepoints",
     "ucaller": "ucaller is not available to bpftrace",
@@ -117,9 +117,18 @@ LINUX_TO_ILLUMOS_TCP_STATE: dict[int, int] = {
 }
 
 ILLUMOS_TCP_STATE_NAMES: dict[str, int] = {
-    "TCPS_CLOSED": -6, "TCPS_IDLE": -5, "TCPS_BOUND": -4, "TCPS_LISTEN": -3,
-    "TCPS_SYN_SENT": -2, "TCPS_SYN_RCVD": -1, "TCPS_ESTABLISHED": 0, "TCPS_CLOSE_WAIT": 1,
-    "TCPS_FIN_WAIT_1": 2, "TCPS_CLOSING": 3, "TCPS_LAST_ACK": 4, "TCPS_FIN_WAIT_2": 5,
+    "TCPS_CLOSED": -6,
+    "TCPS_IDLE": -5,
+    "TCPS_BOUND": -4,
+    "TCPS_LISTEN": -3,
+    "TCPS_SYN_SENT": -2,
+    "TCPS_SYN_RCVD": -1,
+    "TCPS_ESTABLISHED": 0,
+    "TCPS_CLOSE_WAIT": 1,
+    "TCPS_FIN_WAIT_1": 2,
+    "TCPS_CLOSING": 3,
+    "TCPS_LAST_ACK": 4,
+    "TCPS_FIN_WAIT_2": 5,
     "TCPS_TIME_WAIT": 6,
 }
 
@@ -134,7 +143,9 @@ def tcp_state_expr(linux_state: str) -> str:
     0 stands for a state illumos does not know, giving -7): a chain of ternaries would do
     the same but takes the BPF verifier seconds per clause.
     """
-    table = sum((illumos + 7) << (4 * linux) for linux, illumos in LINUX_TO_ILLUMOS_TCP_STATE.items())
+    table = sum(
+        (illumos + 7) << (4 * linux) for linux, illumos in LINUX_TO_ILLUMOS_TCP_STATE.items()
+    )
     return f"(({linux_state}) < 16 ? ((({table} >> (({linux_state}) * 4)) & 15) - 7) : -7)"
 
 
@@ -146,22 +157,38 @@ _ON_CPU_FORBIDDEN_REASON = (
 
 STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
     ("proc", "exec-success"): ProbeTarget(
-        "tracepoint:sched:sched_process_exec", "proc", "genunix", "exec_common", "exec-success",
+        "tracepoint:sched:sched_process_exec",
+        "proc",
+        "genunix",
+        "exec_common",
+        "exec-success",
         no_args="proc:::exec-success has no arguments",
     ),
     ("proc", "exec-failure"): ProbeTarget(
-        "tracepoint:syscalls:sys_exit_execve", "proc", "genunix", "exec_common", "exec-failure",
+        "tracepoint:syscalls:sys_exit_execve",
+        "proc",
+        "genunix",
+        "exec_common",
+        "exec-failure",
         filter="args->ret < 0",
         args={0: ("(-args->ret)", "int")},
         members={},
     ),
     ("proc", "exit"): ProbeTarget(
-        "tracepoint:sched:sched_process_exit", "proc", "genunix", "proc_exit", "exit",
+        "tracepoint:sched:sched_process_exit",
+        "proc",
+        "genunix",
+        "proc_exit",
+        "exit",
         filter="args->group_dead",
         no_args="proc:::exit's argument (the exit reason) is not available from Linux tracepoints",
     ),
     ("proc", "create"): ProbeTarget(
-        "tracepoint:task:task_newtask", "proc", "genunix", "cfork", "create",
+        "tracepoint:task:task_newtask",
+        "proc",
+        "genunix",
+        "cfork",
+        "create",
         filter="(args->clone_flags & 0x10000) == 0",  # not CLONE_THREAD: a new process
         members={
             (0, "pr_pid"): ("args->pid", "int"),
@@ -170,7 +197,11 @@ STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
         },
     ),
     ("proc", "lwp-create"): ProbeTarget(
-        "tracepoint:task:task_newtask", "proc", "genunix", "lwp_create", "lwp-create",
+        "tracepoint:task:task_newtask",
+        "proc",
+        "genunix",
+        "lwp_create",
+        "lwp-create",
         filter="(args->clone_flags & 0x10000) != 0",  # CLONE_THREAD: a new thread
         members={
             (0, "pr_lwpid"): ("args->pid", "int"),
@@ -179,7 +210,11 @@ STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
         },
     ),
     ("sched", "off-cpu"): ProbeTarget(
-        "tracepoint:sched:sched_switch", "sched", "unix", "swtch", "off-cpu",
+        "tracepoint:sched:sched_switch",
+        "sched",
+        "unix",
+        "swtch",
+        "off-cpu",
         # args[0]/args[1] describe the thread that will run next.
         members={
             (0, "pr_lwpid"): ("args->next_pid", "int"),
@@ -188,20 +223,38 @@ STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
         },
     ),
     ("sched", "on-cpu"): ProbeTarget(
-        "tracepoint:sched:sched_switch", "sched", "unix", "swtch", "on-cpu",
+        "tracepoint:sched:sched_switch",
+        "sched",
+        "unix",
+        "swtch",
+        "on-cpu",
         variables={
             "tid": ("args->next_pid", "int"),
             "execname": ("args->next_comm", "str"),
         },
         forbidden={
             name: f"{name} {_ON_CPU_FORBIDDEN_REASON}"
-            for name in ("pid", "ppid", "uid", "gid", "zonename", "stack", "ustack", "curpsinfo", "probefunc_dynamic")
+            for name in (
+                "pid",
+                "ppid",
+                "uid",
+                "gid",
+                "zonename",
+                "stack",
+                "ustack",
+                "curpsinfo",
+                "probefunc_dynamic",
+            )
         },
         thread_key="args->next_pid",
         no_args="sched:::on-cpu has no arguments",
     ),
     ("io", "start"): ProbeTarget(
-        "tracepoint:block:block_rq_issue", "io", "genunix", "bdev_strategy", "start",
+        "tracepoint:block:block_rq_issue",
+        "io",
+        "genunix",
+        "bdev_strategy",
+        "start",
         members={
             (0, "b_bcount"): ("args->bytes", "int"),
             (0, "b_blkno"): ("args->sector", "int"),
@@ -213,7 +266,11 @@ STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
         no_args="io:::start's arg0 (the buf pointer) has no Linux counterpart; use args[0]->b_edev and args[0]->b_blkno",
     ),
     ("io", "done"): ProbeTarget(
-        "tracepoint:block:block_rq_complete", "io", "genunix", "biodone", "done",
+        "tracepoint:block:block_rq_complete",
+        "io",
+        "genunix",
+        "biodone",
+        "done",
         members={
             (0, "b_bcount"): ("(args->nr_sector * 512)", "int"),
             (0, "b_blkno"): ("args->sector", "int"),
@@ -228,14 +285,22 @@ STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
     # ip:::send/receive: the packets handed to / received from a network device, IP only
     # (the skb's protocol, read through BTF). Only the interface name is known.
     ("ip", "send"): ProbeTarget(
-        "tracepoint:net:net_dev_queue", "ip", "ip", "ip_output", "send",
+        "tracepoint:net:net_dev_queue",
+        "ip",
+        "ip",
+        "ip_output",
+        "send",
         filter="(((struct sk_buff *)args->skbaddr)->protocol == 0x0008 || ((struct sk_buff *)args->skbaddr)->protocol == 0xdd86)",
         members={(3, "if_name"): ("str(args->name)", "str")},
         no_args="ip:::send serves only args[3]->if_name from bpftrace",
         features=frozenset({"tracepoint", "btf"}),
     ),
     ("ip", "receive"): ProbeTarget(
-        "tracepoint:net:netif_receive_skb", "ip", "ip", "ip_input", "receive",
+        "tracepoint:net:netif_receive_skb",
+        "ip",
+        "ip",
+        "ip_input",
+        "receive",
         filter="(((struct sk_buff *)args->skbaddr)->protocol == 0x0008 || ((struct sk_buff *)args->skbaddr)->protocol == 0xdd86)",
         members={(3, "if_name"): ("str(args->name)", "str")},
         no_args="ip:::receive serves only args[3]->if_name from bpftrace",
@@ -249,50 +314,114 @@ STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
 _KVM_MMIO_TYPES = {"kvm-mmio-read-unsatisfied": 0, "kvm-mmio-read": 1, "kvm-mmio-write": 2}
 
 
-def _sdt(bt_event: str, module: str, name: str, args: dict[int, Served], *, filter: str | None = None,
-         no_args: str, members: dict[tuple[int, str], Served] | None = None,
-         features: frozenset[str] = frozenset({"tracepoint"})) -> ProbeTarget:
-    return ProbeTarget(f"tracepoint:{bt_event}", "sdt", module, "", name, filter=filter, args=args,
-                       members=members or {}, no_args=no_args, features=features)
+def _sdt(
+    bt_event: str,
+    module: str,
+    name: str,
+    args: dict[int, Served],
+    *,
+    filter: str | None = None,
+    no_args: str,
+    members: dict[tuple[int, str], Served] | None = None,
+    features: frozenset[str] = frozenset({"tracepoint"}),
+) -> ProbeTarget:
+    return ProbeTarget(
+        f"tracepoint:{bt_event}",
+        "sdt",
+        module,
+        "",
+        name,
+        filter=filter,
+        args=args,
+        members=members or {},
+        no_args=no_args,
+        features=features,
+    )
 
 
 SDT_PROBES: dict[tuple[str, str], ProbeTarget] = {
     # vmx_handle_exit: arg0 the guest rip, arg1 the VMX exit reason.
-    ("sdt", "kvm-vexit"): _sdt("kvm:kvm_exit", "kvm", "kvm-vexit",
-                               {0: ("args->guest_rip", "int"), 1: ("args->exit_reason", "int")},
-                               no_args="sdt:kvm::kvm-vexit serves arg0 (rip) and arg1 (exit reason)"),
-    ("sdt", "kvm-guest-exit"): _sdt("kvm:kvm_exit", "kvm", "kvm-guest-exit", {},
-                                    no_args="kvm-guest-exit's arg0 (the vcpu) has no Linux counterpart"),
-    ("sdt", "kvm-guest-entry"): _sdt("kvm:kvm_entry", "kvm", "kvm-guest-entry", {},
-                                     no_args="kvm-guest-entry's arg0 (the vcpu) has no Linux counterpart"),
+    ("sdt", "kvm-vexit"): _sdt(
+        "kvm:kvm_exit",
+        "kvm",
+        "kvm-vexit",
+        {0: ("args->guest_rip", "int"), 1: ("args->exit_reason", "int")},
+        no_args="sdt:kvm::kvm-vexit serves arg0 (rip) and arg1 (exit reason)",
+    ),
+    ("sdt", "kvm-guest-exit"): _sdt(
+        "kvm:kvm_exit",
+        "kvm",
+        "kvm-guest-exit",
+        {},
+        no_args="kvm-guest-exit's arg0 (the vcpu) has no Linux counterpart",
+    ),
+    ("sdt", "kvm-guest-entry"): _sdt(
+        "kvm:kvm_entry",
+        "kvm",
+        "kvm-guest-entry",
+        {},
+        no_args="kvm-guest-entry's arg0 (the vcpu) has no Linux counterpart",
+    ),
     # kvm_emulate_pio: arg0 1 for out (a write), arg1 port, arg2 size, arg3 count.
-    ("sdt", "kvm-pio"): _sdt("kvm:kvm_pio", "kvm", "kvm-pio",
-                             {0: ("args->rw", "int"), 1: ("args->port", "int"), 2: ("args->size", "int"),
-                              3: ("args->count", "int")},
-                             no_args="sdt:kvm::kvm-pio serves arg0..arg3"),
+    ("sdt", "kvm-pio"): _sdt(
+        "kvm:kvm_pio",
+        "kvm",
+        "kvm-pio",
+        {
+            0: ("args->rw", "int"),
+            1: ("args->port", "int"),
+            2: ("args->size", "int"),
+            3: ("args->count", "int"),
+        },
+        no_args="sdt:kvm::kvm-pio serves arg0..arg3",
+    ),
     **{
-        ("sdt", name): _sdt("kvm:kvm_mmio", "kvm", name,
-                            {0: ("args->len", "int"), 1: ("args->gpa", "int"), 2: ("args->val", "int")},
-                            filter=f"args->type == {mmio_type}",
-                            no_args=f"sdt:kvm::{name} serves arg0 (bytes), arg1 (gpa), arg2 (value)")
+        ("sdt", name): _sdt(
+            "kvm:kvm_mmio",
+            "kvm",
+            name,
+            {0: ("args->len", "int"), 1: ("args->gpa", "int"), 2: ("args->val", "int")},
+            filter=f"args->type == {mmio_type}",
+            no_args=f"sdt:kvm::{name} serves arg0 (bytes), arg1 (gpa), arg2 (value)",
+        )
         for name, mmio_type in _KVM_MMIO_TYPES.items()
     },
     # Linux only (no illumos counterpart): the vCPU thread returns to its VMM with
     # arg0 = KVM_EXIT_* reason, arg1 = errno.
-    ("sdt", "kvm-userspace-exit"): _sdt("kvm:kvm_userspace_exit", "kvm", "kvm-userspace-exit",
-                                        {0: ("args->reason", "int"), 1: ("args->errno", "int")},
-                                        no_args="sdt:kvm::kvm-userspace-exit serves arg0 (reason), arg1 (errno)"),
+    ("sdt", "kvm-userspace-exit"): _sdt(
+        "kvm:kvm_userspace_exit",
+        "kvm",
+        "kvm-userspace-exit",
+        {0: ("args->reason", "int"), 1: ("args->errno", "int")},
+        no_args="sdt:kvm::kvm-userspace-exit serves arg0 (reason), arg1 (errno)",
+    ),
     # Linux only: FUSE requests (zfs-fuse, other FUSE file systems). arg0 is the connection
     # (the mount's st_dev), arg1 the request id; send: arg2 opcode, arg3 length of the
     # request (headers included); end: arg2 length of the reply, arg3 error.
-    ("sdt", "fuse-request-send"): _sdt("fuse:fuse_request_send", "fuse", "fuse-request-send",
-                                       {0: ("args->connection", "int"), 1: ("args->unique", "int"),
-                                        2: ("args->opcode", "int"), 3: ("args->len", "int")},
-                                       no_args="sdt:fuse::fuse-request-send serves arg0..arg3"),
-    ("sdt", "fuse-request-end"): _sdt("fuse:fuse_request_end", "fuse", "fuse-request-end",
-                                      {0: ("args->connection", "int"), 1: ("args->unique", "int"),
-                                       2: ("args->len", "int"), 3: ("args->error", "int")},
-                                      no_args="sdt:fuse::fuse-request-end serves arg0..arg3"),
+    ("sdt", "fuse-request-send"): _sdt(
+        "fuse:fuse_request_send",
+        "fuse",
+        "fuse-request-send",
+        {
+            0: ("args->connection", "int"),
+            1: ("args->unique", "int"),
+            2: ("args->opcode", "int"),
+            3: ("args->len", "int"),
+        },
+        no_args="sdt:fuse::fuse-request-send serves arg0..arg3",
+    ),
+    ("sdt", "fuse-request-end"): _sdt(
+        "fuse:fuse_request_end",
+        "fuse",
+        "fuse-request-end",
+        {
+            0: ("args->connection", "int"),
+            1: ("args->unique", "int"),
+            2: ("args->len", "int"),
+            3: ("args->error", "int"),
+        },
+        no_args="sdt:fuse::fuse-request-end serves arg0..arg3",
+    ),
 }
 
 
@@ -303,7 +432,11 @@ def _sock_length_target(direction: str) -> ProbeTarget:
     sk = "((struct sock *)args->sk)->__sk_common"
     name = f"sock-{direction}-length"
     return ProbeTarget(
-        f"tracepoint:sock:sock_{direction}_length", "sdt", "sock", "", name,
+        f"tracepoint:sock:sock_{direction}_length",
+        "sdt",
+        "sock",
+        "",
+        name,
         filter="args->protocol == 6 && args->family == 2",
         args={0: ("args->ret", "int")},
         members={
@@ -342,16 +475,45 @@ TCP_UNSUPPORTED: dict[str, str] = {
 def tcp_targets(probe_name: str) -> list[ProbeTarget] | None:
     """The variants (IPv4, IPv6) serving one tcp probe, or None when it is not served."""
     if probe_name == "retransmit":
-        return [_tcp_target(probe_name, "tracepoint:tcp:tcp_retransmit_skb", fam, None, None, "local", state="args->state")
-                for fam in (4, 6)]
+        return [
+            _tcp_target(
+                probe_name,
+                "tracepoint:tcp:tcp_retransmit_skb",
+                fam,
+                None,
+                None,
+                "local",
+                state="args->state",
+            )
+            for fam in (4, 6)
+        ]
     if probe_name not in TCP_STATE_PROBES:
         return None
     old, new, sender = TCP_STATE_PROBES[probe_name]
-    return [_tcp_target(probe_name, "tracepoint:sock:inet_sock_set_state", fam, old, new, sender, state="args->newstate")
-            for fam in (4, 6)]
+    return [
+        _tcp_target(
+            probe_name,
+            "tracepoint:sock:inet_sock_set_state",
+            fam,
+            old,
+            new,
+            sender,
+            state="args->newstate",
+        )
+        for fam in (4, 6)
+    ]
 
 
-def _tcp_target(name: str, bt_probe: str, family: int, old: int | None, new: int | None, sender: str, *, state: str) -> ProbeTarget:
+def _tcp_target(
+    name: str,
+    bt_probe: str,
+    family: int,
+    old: int | None,
+    new: int | None,
+    sender: str,
+    *,
+    state: str,
+) -> ProbeTarget:
     conds = ["args->family == " + ("2" if family == 4 else "10")]
     if bt_probe.endswith("inet_sock_set_state"):
         conds.insert(0, "args->protocol == 6")
@@ -382,7 +544,13 @@ def _tcp_target(name: str, bt_probe: str, family: int, old: int | None, new: int
         members[(5, "tcps_state")] = (tcp_state_expr("args->oldstate"), "int")
     func = {"retransmit": "tcp_retransmit_skb"}.get(name, "tcp_set_state")
     return ProbeTarget(
-        bt_probe, "tcp", "ip", func, name, filter=" && ".join(conds), members=members,
+        bt_probe,
+        "tcp",
+        "ip",
+        func,
+        name,
+        filter=" && ".join(conds),
+        members=members,
         no_args=f"tcp:::{name} serves args[2]->ip_*, args[3]->tcps_*, args[4]->tcp_sport/tcp_dport from bpftrace",
     )
 
@@ -394,17 +562,17 @@ def _tcp_target(name: str, bt_probe: str, family: int, old: int | None, new: int
 PRINTF_SAME = set("diuxXocsp")
 
 PRINTF_UNSUPPORTED: dict[str, str] = {
-    "@": "printf(\"%@\") (an aggregation inside printf) has no bpftrace counterpart",
-    "a": "printf(\"%a\") (symbol+offset) has no faithful bpftrace counterpart",
-    "A": "printf(\"%A\") (symbol+offset) has no faithful bpftrace counterpart",
-    "e": "bpftrace has no floating point (printf \"%e\")",
-    "E": "bpftrace has no floating point (printf \"%E\")",
-    "f": "bpftrace has no floating point (printf \"%f\")",
-    "g": "bpftrace has no floating point (printf \"%g\")",
-    "G": "bpftrace has no floating point (printf \"%G\")",
-    "S": "printf(\"%S\") (escaped string) has no bpftrace counterpart",
-    "k": "printf(\"%k\") is not supported: use stack() as its own statement",
-    "T": "printf(\"%T\") has no bpftrace counterpart",
+    "@": 'printf("%@") (an aggregation inside printf) has no bpftrace counterpart',
+    "a": 'printf("%a") (symbol+offset) has no faithful bpftrace counterpart',
+    "A": 'printf("%A") (symbol+offset) has no faithful bpftrace counterpart',
+    "e": 'bpftrace has no floating point (printf "%e")',
+    "E": 'bpftrace has no floating point (printf "%E")',
+    "f": 'bpftrace has no floating point (printf "%f")',
+    "g": 'bpftrace has no floating point (printf "%g")',
+    "G": 'bpftrace has no floating point (printf "%G")',
+    "S": 'printf("%S") (escaped string) has no bpftrace counterpart',
+    "k": 'printf("%k") is not supported: use stack() as its own statement',
+    "T": 'printf("%T") has no bpftrace counterpart',
 }
 
 # DTrace prints %Y as "2004 Jul 25 14:06:05".
@@ -414,23 +582,66 @@ WALLTIME_FORMAT = "%Y %b %e %H:%M:%S"
 
 # D integer types -> bpftrace cast types (LP64).
 INTEGER_CASTS: dict[str, str] = {
-    "char": "int8", "signed char": "int8", "unsigned char": "uint8",
-    "short": "int16", "signed short": "int16", "unsigned short": "uint16",
-    "short int": "int16", "unsigned short int": "uint16",
-    "int": "int32", "signed int": "int32", "signed": "int32", "unsigned int": "uint32", "unsigned": "uint32",
-    "long": "int64", "signed long": "int64", "unsigned long": "uint64", "long int": "int64",
+    "char": "int8",
+    "signed char": "int8",
+    "unsigned char": "uint8",
+    "short": "int16",
+    "signed short": "int16",
+    "unsigned short": "uint16",
+    "short int": "int16",
+    "unsigned short int": "uint16",
+    "int": "int32",
+    "signed int": "int32",
+    "signed": "int32",
+    "unsigned int": "uint32",
+    "unsigned": "uint32",
+    "long": "int64",
+    "signed long": "int64",
+    "unsigned long": "uint64",
+    "long int": "int64",
     "unsigned long int": "uint64",
-    "long long": "int64", "signed long long": "int64", "unsigned long long": "uint64",
-    "long long int": "int64", "unsigned long long int": "uint64",
-    "int8_t": "int8", "int16_t": "int16", "int32_t": "int32", "int64_t": "int64",
-    "uint8_t": "uint8", "uint16_t": "uint16", "uint32_t": "uint32", "uint64_t": "uint64",
-    "intptr_t": "int64", "uintptr_t": "uint64", "size_t": "uint64", "ssize_t": "int64",
-    "pid_t": "int32", "uid_t": "uint32", "gid_t": "uint32", "id_t": "int32", "hrtime_t": "int64",
-    "off_t": "int64", "dev_t": "uint64", "uchar_t": "uint8", "ushort_t": "uint16", "uint_t": "uint32",
-    "ulong_t": "uint64", "u_longlong_t": "uint64", "longlong_t": "int64",
+    "long long": "int64",
+    "signed long long": "int64",
+    "unsigned long long": "uint64",
+    "long long int": "int64",
+    "unsigned long long int": "uint64",
+    "int8_t": "int8",
+    "int16_t": "int16",
+    "int32_t": "int32",
+    "int64_t": "int64",
+    "uint8_t": "uint8",
+    "uint16_t": "uint16",
+    "uint32_t": "uint32",
+    "uint64_t": "uint64",
+    "intptr_t": "int64",
+    "uintptr_t": "uint64",
+    "size_t": "uint64",
+    "ssize_t": "int64",
+    "pid_t": "int32",
+    "uid_t": "uint32",
+    "gid_t": "uint32",
+    "id_t": "int32",
+    "hrtime_t": "int64",
+    "off_t": "int64",
+    "dev_t": "uint64",
+    "uchar_t": "uint8",
+    "ushort_t": "uint16",
+    "uint_t": "uint32",
+    "ulong_t": "uint64",
+    "u_longlong_t": "uint64",
+    "longlong_t": "int64",
 }
 
-INTEGER_SIZES: dict[str, int] = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8}
+INTEGER_SIZES: dict[str, int] = {
+    "int8": 1,
+    "uint8": 1,
+    "int16": 2,
+    "uint16": 2,
+    "int32": 4,
+    "uint32": 4,
+    "int64": 8,
+    "uint64": 8,
+}
 
 # --------------------------------------------------------------------------- subroutines
 

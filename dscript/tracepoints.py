@@ -32,7 +32,9 @@ class TracepointField:
     @property
     def is_string(self) -> bool:
         """A field bpftrace reads as a string: ``char name[16]`` or ``__data_loc char[]``."""
-        return self.type.startswith("__data_loc char") or (self.type.startswith("char") and self.type.endswith("]"))
+        return self.type.startswith("__data_loc char") or (
+            self.type.startswith("char") and self.type.endswith("]")
+        )
 
     @property
     def is_pointer(self) -> bool:
@@ -43,14 +45,20 @@ class TracepointField:
 class TracepointFormat:
     category: str
     event: str
-    fields: tuple[TracepointField, ...]  # the event's own fields, in order (no common_*, no __syscall_nr)
+    fields: tuple[
+        TracepointField, ...
+    ]  # the event's own fields, in order (no common_*, no __syscall_nr)
 
     def field(self, name: str) -> TracepointField | None:
         return next((f for f in self.fields if f.name == name), None)
 
 
-_FIELD_LINE = re.compile(r"^\s*field:(?P<decl>[^;]+);\s*offset:\d+;\s*size:(?P<size>\d+);\s*signed:(?P<signed>\d+);")
-_DECL = re.compile(r"^(?P<type>.*?)\s*\b(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<dims>(\[[^\]]*\])*)$")
+_FIELD_LINE = re.compile(
+    r"^\s*field:(?P<decl>[^;]+);\s*offset:\d+;\s*size:(?P<size>\d+);\s*signed:(?P<signed>\d+);"
+)
+_DECL = re.compile(
+    r"^(?P<type>.*?)\s*\b(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<dims>(\[[^\]]*\])*)$"
+)
 
 
 def parse_format(text: str, category: str, event: str) -> TracepointFormat:
@@ -71,7 +79,9 @@ def parse_format(text: str, category: str, event: str) -> TracepointFormat:
     return TracepointFormat(category, event, tuple(fields))
 
 
-def read_format(category: str, event: str, root: str = DEFAULT_EVENTS_ROOT) -> TracepointFormat | None:
+def read_format(
+    category: str, event: str, root: str = DEFAULT_EVENTS_ROOT
+) -> TracepointFormat | None:
     """The format of ``category:event``, or None when the kernel has no such tracepoint."""
     return _read_format_cached(category, event, root)
 
@@ -98,7 +108,11 @@ def list_events(category: str, root: str = DEFAULT_EVENTS_ROOT) -> list[str]:
 def syscall_tracepoints(root: str = DEFAULT_EVENTS_ROOT) -> list[str]:
     """Syscall names that have both ``sys_enter_NAME`` and ``sys_exit_NAME`` tracepoints."""
     events = set(list_events("syscalls", root))
-    return sorted(e[len("sys_enter_"):] for e in events if e.startswith("sys_enter_") and "sys_exit_" + e[len("sys_enter_"):] in events)
+    return sorted(
+        e[len("sys_enter_") :]
+        for e in events
+        if e.startswith("sys_enter_") and "sys_exit_" + e[len("sys_enter_") :] in events
+    )
 
 
 def tracing_root(events_root: str) -> str:
@@ -125,7 +139,10 @@ def syscall_numbers(headers: tuple[str, ...] = UNISTD_HEADERS) -> dict[str, int]
                 text = fh.read()
         except OSError:
             continue
-        return {m.group(1): int(m.group(2)) for m in re.finditer(r"^#define\s+__NR_(\w+)\s+(\d+)\s*$", text, re.M)}
+        return {
+            m.group(1): int(m.group(2))
+            for m in re.finditer(r"^#define\s+__NR_(\w+)\s+(\d+)\s*$", text, re.MULTILINE)
+        }
     return {}
 
 

@@ -11,9 +11,14 @@ import re
 import textwrap
 
 import pytest
-
 from dtscope.dscript import parse
-from dtscope.dscript.bpftrace import MapInfo, llquantize_bounds, llquantize_index, llquantize_problem, lower
+from dtscope.dscript.bpftrace import (
+    MapInfo,
+    llquantize_bounds,
+    llquantize_index,
+    llquantize_problem,
+    lower,
+)
 from dtscope.dscript.diagnostics import DiagnosticError
 from dtscope.dscript.tracepoints import parse_format
 
@@ -93,7 +98,7 @@ def errors(source: str, events: str, **kwargs) -> list[str]:
 def body_of(text: str, probe: str) -> str:
     """The text of the first clause for ``probe`` (its predicate and body)."""
     start = text.index("\n" + probe + "\n") + len(probe) + 2
-    return text[start:text.index("\n}\n", start) + 2]
+    return text[start : text.index("\n}\n", start) + 2]
 
 
 # --------------------------------------------------------------------------- probes
@@ -115,7 +120,10 @@ def test_begin_count_golden(events):
 
 
 def test_syscall_args_by_position_from_the_format_file(events):
-    out = bt("syscall::read:entry { @[execname] = sum(arg2); @p[args[1]] = count(); trace(arg1); }", events)
+    out = bt(
+        "syscall::read:entry { @[execname] = sum(arg2); @p[args[1]] = count(); trace(arg1); }",
+        events,
+    )
     clause = body_of(out.text, "tracepoint:syscalls:sys_enter_read")
     assert "@[comm] = sum(args->count);" in clause
     assert "print((uint64)args->buf);" in clause  # argN of a pointer field is its address
@@ -145,12 +153,24 @@ def test_raw_syscalls_probefunc_is_the_number(events):
 
 
 def test_missing_syscall_is_an_error(events):
-    assert "this kernel has no tracepoint for syscall 'rexit'" in errors("syscall::rexit:entry { }", events)[0]
+    assert (
+        "this kernel has no tracepoint for syscall 'rexit'"
+        in errors("syscall::rexit:entry { }", events)[0]
+    )
 
 
 def test_rate_probes(events):
-    out = bt("tick-1s { } tick-100ms { } tick-5hz { } profile-997 { @[stack(5)] = count(); } profile-10ms { }", events)
-    for probe in ("interval:s:1", "interval:ms:100", "interval:hz:5", "profile:hz:997", "profile:ms:10"):
+    out = bt(
+        "tick-1s { } tick-100ms { } tick-5hz { } profile-997 { @[stack(5)] = count(); } profile-10ms { }",
+        events,
+    )
+    for probe in (
+        "interval:s:1",
+        "interval:ms:100",
+        "interval:hz:5",
+        "profile:hz:997",
+        "profile:ms:10",
+    ):
         assert "\n" + probe + "\n" in out.text
     assert "@[kstack(5)] = count();" in out.text
     assert out.maps["@"].key_kinds == ["stack"]
@@ -164,21 +184,27 @@ def test_fbt_without_kprobes_says_so(events):
 
 def test_fbt_with_kprobes_becomes_kprobe(events, tmp_path):
     (tmp_path / "tracing" / "kprobe_events").write_text("")
-    out = bt("fbt::vfs_read:entry { @[arg2] = count(); } fbt::vfs_read:return { @r = sum(arg1); }", events)
+    out = bt(
+        "fbt::vfs_read:entry { @[arg2] = count(); } fbt::vfs_read:return { @r = sum(arg1); }",
+        events,
+    )
     assert "\nkprobe:vfs_read\n" in out.text and "@[arg2] = count();" in out.text
     assert "\nkretprobe:vfs_read\n" in out.text and "@r = sum(retval);" in out.text
     assert "kprobe" in out.features
 
 
 def test_proc_sched_io_tcp_probes(events):
-    out = bt("""
+    out = bt(
+        """
         proc:::exit { @x = count(); }
         proc:::create { @c[args[0]->pr_pid] = count(); }
         sched:::off-cpu { self->ts = timestamp; }
         sched:::on-cpu /self->ts/ { @oncpu[execname] = sum(timestamp - self->ts); self->ts = 0; }
         io:::start { @io[args[1]->dev_major, args[0]->b_bcount] = count(); }
         tcp:::state-change { @t[args[3]->tcps_raddr, args[3]->tcps_state] = count(); }
-    """, events)
+    """,
+        events,
+    )
     assert "tracepoint:sched:sched_process_exit\n/args->group_dead/" in out.text
     assert "tracepoint:task:task_newtask\n/(args->clone_flags & 0x10000) == 0/" in out.text
     assert "@c[args->pid] = count();" in out.text
@@ -190,7 +216,10 @@ def test_proc_sched_io_tcp_probes(events):
     # tcp: one clause per address family; states in illumos numbering.
     assert "if (args->protocol == 6 && args->family == 2) {" in out.text
     assert "if (args->protocol == 6 && args->family == 10) {" in out.text
-    assert "ntop(args->daddr_v6)" in out.text and "(((15380759423051120 >> ((args->newstate) * 4)) & 15) - 7)" in out.text
+    assert (
+        "ntop(args->daddr_v6)" in out.text
+        and "(((15380759423051120 >> ((args->newstate) * 4)) & 15) - 7)" in out.text
+    )
 
 
 def test_on_cpu_refuses_what_bpftrace_does_not_know(events):
@@ -199,10 +228,17 @@ def test_on_cpu_refuses_what_bpftrace_does_not_know(events):
 
 
 def test_pid_provider_and_usdt_with_a_pid(events):
-    out = bt("pid$target::malloc:entry { @[arg0] = count(); } pid$target::malloc:return { @r = sum(arg1); }"
-             " python$target:::function-entry { @f = count(); }", events, target_pid=4242)
+    out = bt(
+        "pid$target::malloc:entry { @[arg0] = count(); } pid$target::malloc:return { @r = sum(arg1); }"
+        " python$target:::function-entry { @f = count(); }",
+        events,
+        target_pid=4242,
+    )
     assert "uprobe:/proc/4242/exe:malloc\n/pid == 4242/" in out.text
-    assert "uretprobe:/proc/4242/exe:malloc\n/pid == 4242/" in out.text and "@r = sum(retval);" in out.text
+    assert (
+        "uretprobe:/proc/4242/exe:malloc\n/pid == 4242/" in out.text
+        and "@r = sum(retval);" in out.text
+    )
     assert "usdt:/proc/4242/exe:python:function__entry\n/pid == 4242/" in out.text
 
 
@@ -215,7 +251,8 @@ def test_target_without_pid_is_cpid(events):
 
 
 def test_variables(events):
-    out = bt("""
+    out = bt(
+        """
         BEGIN {
             @v[execname, pid, tid, uid, gid, cpu] = count();
             @t = max(timestamp);
@@ -223,7 +260,9 @@ def test_variables(events):
             @z[zonename] = count();
             @names[probeprov, probemod, probefunc, probename] = count();
         }
-    """, events)
+    """,
+        events,
+    )
     assert "@v[comm, pid, tid, uid, gid, cpu] = count();" in out.text
     assert "@t = min(-(nsecs));" in out.text and out.maps["@t"].negated
     assert "@pp[curtask->real_parent->tgid, curtask->real_parent->tgid, tid] = count();" in out.text
@@ -232,48 +271,66 @@ def test_variables(events):
 
 
 def test_zonename_comparison_is_a_cgroup_id(events):
-    out = bt('BEGIN /zonename == "system.slice/x.service"/ { @ = count(); }', events, cgroup_root="/sys/fs/cgroup/unified")
+    out = bt(
+        'BEGIN /zonename == "system.slice/x.service"/ { @ = count(); }',
+        events,
+        cgroup_root="/sys/fs/cgroup/unified",
+    )
     assert 'if (cgroup == cgroupid("/sys/fs/cgroup/unified/system.slice/x.service"))' in out.text
 
 
 def test_unfaithful_variables_are_errors_with_positions(events):
     with pytest.raises(DiagnosticError) as info:
-        bt("BEGIN {\n  @a = sum(vtimestamp);\n  @b[curpsinfo->pr_psargs] = count();\n  @c = sum(walltimestamp);\n}", events)
+        bt(
+            "BEGIN {\n  @a = sum(vtimestamp);\n  @b[curpsinfo->pr_psargs] = count();\n  @c = sum(walltimestamp);\n}",
+            events,
+        )
     diags = info.value.diagnostics
     assert [d.span.line for d in diags] == [2, 3, 4]
-    assert "vtimestamp" in diags[0].message and "pr_psargs" in diags[1].message and "%Y" in diags[2].message
+    assert (
+        "vtimestamp" in diags[0].message
+        and "pr_psargs" in diags[1].message
+        and "%Y" in diags[2].message
+    )
     assert all(d.code == "D_BPFTRACE" for d in diags)
 
 
 def test_self_and_global_maps_are_internal(events):
-    out = bt("""
+    out = bt(
+        """
         syscall::read:entry { self->ts = timestamp; reads++; last[pid] = arg2; }
         syscall::read:return /self->ts/ { @lat[execname] = avg(timestamp - self->ts); self->ts = 0; last[pid] = 0; }
-    """, events, interval=1)
+    """,
+        events,
+        interval=1,
+    )
     assert "@__self_ts[tid] = nsecs;" in out.text
     assert "@__g_reads++;" in out.text
     assert "@__a_last[pid] = args->count;" in out.text
     assert "delete(@__self_ts[tid]);" in out.text and "delete(@__a_last[pid]);" in out.text
     assert list(out.maps) == ["@lat"]
-    end = out.text[out.text.index("\nEND\n"):]
+    end = out.text[out.text.index("\nEND\n") :]
     for name in ("@__self_ts", "@__g_reads", "@__a_last"):
         assert f"clear({name});" in end
         assert f"print({name})" not in out.text
 
 
 def test_this_variables(events):
-    out = bt("""
+    out = bt(
+        """
         syscall::read:entry { this->n = arg2; @[this->n] = count(); }
         syscall::read:entry { this->shared = 1; }
         syscall::read:entry { @s = sum(this->shared); }
-    """, events)
+    """,
+        events,
+    )
     assert "$this_n = args->count;" in out.text and "@[$this_n] = count();" in out.text
     assert "@__this_shared[cpu] = 1;" in out.text and "@s = sum(@__this_shared[cpu]);" in out.text
 
 
 def test_macro_arguments(events):
     out = bt('BEGIN /$1 > 0/ { printf("%s %d\\n", $$2, $1); }', events)
-    assert 'if ($1 > 0)' in out.text and 'printf("%s %d\\n", str($2), $1);' in out.text
+    assert "if ($1 > 0)" in out.text and 'printf("%s %d\\n", str($2), $1);' in out.text
     assert "positional" in out.features
 
 
@@ -283,7 +340,9 @@ def test_macro_arguments(events):
 def test_quantize_splits_negative_values_into_a_companion(events):
     out = bt("syscall::read:return { @q[pid] = quantize(arg0 - 5); @c = quantize(7); }", events)
     assert out.maps["@q"].role == "main" and out.maps["@dtscope_neg_q"].role == "negative"
-    assert out.maps["@dtscope_neg_q"].aggregation == "q" and out.maps["@dtscope_neg_q"].key_kinds == ["int"]
+    assert out.maps["@dtscope_neg_q"].aggregation == "q" and out.maps[
+        "@dtscope_neg_q"
+    ].key_kinds == ["int"]
     assert "@c = hist(7);" in out.text and "@dtscope_neg_c" not in out.maps
 
 
@@ -304,11 +363,18 @@ def test_quantize_text(events):
                 @dtscope_hi_q = hist($__q1 >> 31);
             }""") in textwrap.dedent(body_of(out.text, "tracepoint:syscalls:sys_exit_read")[2:-2])
     assert [(m.bt_name, m.role) for m in out.maps.values()] == [
-        ("@q", "main"), ("@dtscope_neg_q", "negative"), ("@dtscope_hi_q", "high"), ("@dtscope_neghi_q", "negative_high")]
+        ("@q", "main"),
+        ("@dtscope_neg_q", "negative"),
+        ("@dtscope_hi_q", "high"),
+        ("@dtscope_neghi_q", "negative_high"),
+    ]
 
 
 def test_lquantize_bounds(events):
-    out = bt("BEGIN { @a = lquantize(1, 0, 100, 10); @b = lquantize(1, -10, 10, 5); @c = lquantize(1, 0, 25, 10); }", events)
+    out = bt(
+        "BEGIN { @a = lquantize(1, 0, 100, 10); @b = lquantize(1, -10, 10, 5); @c = lquantize(1, 0, 25, 10); }",
+        events,
+    )
     assert "@a = lhist(1, 0, 100, 10);" in out.text
     assert "@b = lhist(1 - (-10), 0, 20, 5);" in out.text
     assert out.maps["@b"].value_offset == -10 and out.maps["@b"].params == (-10, 10, 5)
@@ -317,14 +383,26 @@ def test_lquantize_bounds(events):
 
 
 def test_llquantize_index_matches_bounds():
-    for params in [(10, 0, 2, 10), (2, 0, 6, 2), (10, 2, 4, 20), (3, 3, 5, 27), (4, 1, 3, 16), (10, 0, 6, 100)]:
+    for params in [
+        (10, 0, 2, 10),
+        (2, 0, 6, 2),
+        (10, 2, 4, 20),
+        (3, 3, 5, 27),
+        (4, 1, 3, 16),
+        (10, 0, 6, 100),
+    ]:
         assert llquantize_problem(*params) is None, params
         bounds = llquantize_bounds(*params)
         top = params[0] ** (params[2] + 1)
         for value in list(range(-3, min(top + 10, 20000))) + [top - 1, top, top * 5]:
             index = llquantize_index(*params, value)
             lo, hi = bounds[index]
-            assert (lo is None or lo <= value) and (hi is None or value < hi), (params, value, index, bounds[index])
+            assert (lo is None or lo <= value) and (hi is None or value < hi), (
+                params,
+                value,
+                index,
+                bounds[index],
+            )
 
 
 def test_llquantize_matches_the_collectors_bounds():
@@ -343,20 +421,28 @@ def test_llquantize_rejects_what_dtrace_rejects():
 def test_llquantize_text(events):
     out = bt("syscall::read:return { @l[execname] = llquantize(arg0, 10, 0, 1, 10); }", events)
     assert "$__v1 = args->ret;" in out.text
-    assert ("@l[comm] = lhist(($__v1 < 1 ? 0 : ($__v1 < 10 ? 1 + ($__v1 - 1) / 1 : "
-            "($__v1 < 100 ? 10 + ($__v1 - 10) / 10 : 19))), 0, 20, 1);") in out.text
+    assert (
+        "@l[comm] = lhist(($__v1 < 1 ? 0 : ($__v1 < 10 ? 1 + ($__v1 - 1) / 1 : "
+        "($__v1 < 100 ? 10 + ($__v1 - 10) / 10 : 19))), 0, 20, 1);"
+    ) in out.text
     assert out.maps["@l"].params == (10, 0, 1, 10) and len(llquantize_bounds(10, 0, 1, 10)) == 20
 
 
 def test_stddev_has_a_sum_of_squares_companion(events):
     out = bt("syscall::read:entry { @s[pid] = stddev(arg2); }", events)
     assert "$__v1 = args->count;" in out.text
-    assert "@s[pid] = stats($__v1);" in out.text and "@dtscope_sumsq_s[pid] = sum($__v1 * $__v1);" in out.text
+    assert (
+        "@s[pid] = stats($__v1);" in out.text
+        and "@dtscope_sumsq_s[pid] = sum($__v1 * $__v1);" in out.text
+    )
     assert out.maps["@dtscope_sumsq_s"].role == "sumsq"
 
 
 def test_aggregation_misuse(events):
-    messages = errors("BEGIN { @a = count(); @a = sum(1); @q = quantize(1, 5); @l = lquantize(1, 0, 10, 1, 3); }", events)
+    messages = errors(
+        "BEGIN { @a = count(); @a = sum(1); @q = quantize(1, 5); @l = lquantize(1, 0, 10, 1, 3); }",
+        events,
+    )
     assert any("both count() and sum()" in m for m in messages)
     assert sum("increment other than 1" in m for m in messages) == 2
 
@@ -365,16 +451,31 @@ def test_aggregation_misuse(events):
 
 
 def test_printf_conversions(events):
-    out = bt(r'''BEGIN { printf("%d %i %u %x %X %o %c %s %p %5d|%-8s|%08x %lld %llu 100%%\n", 1, 2, 3, 4, 5, 6, 65, execname, 7, 8, "ab", 9, 10, 11); }''', events)
-    assert r'printf("%d %d %u %x %X %o %c %s %p %5d|%-8s|%08x %d %u 100%\n", 1, 2, 3, 4, 5, 6, 65, comm, 7, 8, "ab", 9, 10, 11);' in out.text
+    out = bt(
+        r"""BEGIN { printf("%d %i %u %x %X %o %c %s %p %5d|%-8s|%08x %lld %llu 100%%\n", 1, 2, 3, 4, 5, 6, 65, execname, 7, 8, "ab", 9, 10, 11); }""",
+        events,
+    )
+    assert (
+        r'printf("%d %d %u %x %X %o %c %s %p %5d|%-8s|%08x %d %u 100%\n", 1, 2, 3, 4, 5, 6, 65, comm, 7, 8, "ab", 9, 10, 11);'
+        in out.text
+    )
     # bpftrace 0.17 runs the text before its last conversion through snprintf, not the rest.
-    assert r'printf("%%%d%% %s\n", 1, "x");' in bt(r'BEGIN { printf("%%%d%% %s\n", 1, "x"); }', events).text
+    assert (
+        r'printf("%%%d%% %s\n", 1, "x");'
+        in bt(r'BEGIN { printf("%%%d%% %s\n", 1, "x"); }', events).text
+    )
     assert any("literal %" in m for m in errors(r'BEGIN { printf("%d 50%% done\n", 1); }', events))
 
 
 def test_printf_walltimestamp_and_strjoin(events):
-    out = bt('BEGIN { printf("%Y %s\\n", walltimestamp, strjoin(execname, strjoin("-", probename))); }', events)
-    assert 'printf("%s %s%s%s\\n", strftime("%Y %b %e %H:%M:%S", nsecs), comm, "-", "BEGIN");' in out.text
+    out = bt(
+        'BEGIN { printf("%Y %s\\n", walltimestamp, strjoin(execname, strjoin("-", probename))); }',
+        events,
+    )
+    assert (
+        'printf("%s %s%s%s\\n", strftime("%Y %b %e %H:%M:%S", nsecs), comm, "-", "BEGIN");'
+        in out.text
+    )
 
 
 def test_printf_unsupported_conversions(events):
@@ -391,22 +492,31 @@ def test_string_literals_are_escaped_for_bpftrace(events):
 
 
 def test_aggregation_actions(events):
-    out = bt("""
+    out = bt(
+        """
         BEGIN { @q = quantize(arg0); @c[1] = count(); @s = sum(2); }
         END { printa(@q); clear(@c); trunc(@q); normalize(@s, 1000); printa(@s); denormalize(@s); printa(@s, @c); }
-    """.replace("BEGIN { @q = quantize(arg0);", "syscall::read:entry { @q = quantize(arg0);"), events)
-    end = out.text[out.text.index("\nEND\n"):]
-    assert "print(@q);\n    print(@dtscope_neg_q);\n    print(@dtscope_hi_q);\n    print(@dtscope_neghi_q);" in end
+    """.replace("BEGIN { @q = quantize(arg0);", "syscall::read:entry { @q = quantize(arg0);"),
+        events,
+    )
+    end = out.text[out.text.index("\nEND\n") :]
+    assert (
+        "print(@q);\n    print(@dtscope_neg_q);\n    print(@dtscope_hi_q);\n    print(@dtscope_neghi_q);"
+        in end
+    )
     assert "zero(@c);" in end
     assert "clear(@q);\n    clear(@dtscope_neg_q);\n    clear(@dtscope_hi_q);" in end
     assert "print(@s, 0, 1000);\n    print(@s);\n    print(@c);" in end
 
 
 def test_unfaithful_actions(events):
-    messages = errors("""
+    messages = errors(
+        """
         BEGIN { @c = count(); normalize(@c, 10); }
         END { exit(1); printa("%@d", @c); trunc(@c, 5); system("ls"); x = basename("a/b"); }
-    """, events)
+    """,
+        events,
+    )
     assert any("normalize(@c) only translates when printa(@c) follows" in m for m in messages)
     assert any("exit(0)" in m for m in messages)
     assert any("printa() with a format string" in m for m in messages)
@@ -416,27 +526,43 @@ def test_unfaithful_actions(events):
 
 
 def test_stack_actions_and_copyinstr(events):
-    out = bt("syscall::openat:entry { stack(); ustack(3); @[copyinstr(arg1)] = count(); @u[ustack(4)] = count(); }", events)
+    out = bt(
+        "syscall::openat:entry { stack(); ustack(3); @[copyinstr(arg1)] = count(); @u[ustack(4)] = count(); }",
+        events,
+    )
     assert 'printf("%s\\n", kstack);' in out.text and 'printf("%s\\n", ustack(3));' in out.text
     assert "@[str((uint64)args->filename)] = count();" in out.text
     assert out.maps["@u"].key_kinds == ["ustack"]
 
 
 def test_if_else_lowers_to_if_else(events):
-    out = bt("BEGIN { if (pid > 1) { @a = count(); } else if (pid == 1) { @b = count(); } else { @c = count(); } }", events)
-    assert "if (pid > 1) {\n        @a = count();\n    } else if (pid == 1) {\n        @b = count();\n    } else {" in out.text
+    out = bt(
+        "BEGIN { if (pid > 1) { @a = count(); } else if (pid == 1) { @b = count(); } else { @c = count(); } }",
+        events,
+    )
+    assert (
+        "if (pid > 1) {\n        @a = count();\n    } else if (pid == 1) {\n        @b = count();\n    } else {"
+        in out.text
+    )
 
 
 def test_several_begin_and_end_clauses_merge(events):
-    out = bt("BEGIN { @a = count(); } BEGIN /pid == 1/ { @b = count(); } END { @c = count(); } END { @d = count(); }", events)
+    out = bt(
+        "BEGIN { @a = count(); } BEGIN /pid == 1/ { @b = count(); } END { @c = count(); } END { @d = count(); }",
+        events,
+    )
     assert out.text.count("\nBEGIN\n") == 1 and out.text.count("\nEND\n") == 1
     assert "if (pid == 1) {\n        @b = count();\n    }" in out.text
 
 
 def test_interval_clause_frames_snapshots(events):
-    out = bt("syscall::read:entry { @a = count(); @q = quantize(arg2); self->x = 1; }", events, interval=0.5)
+    out = bt(
+        "syscall::read:entry { @a = count(); @q = quantize(arg2); self->x = 1; }",
+        events,
+        interval=0.5,
+    )
     start = out.text.index("\ninterval:ms:500\n")
-    clause = out.text[start:out.text.index("\n}\n", start)]
+    clause = out.text[start : out.text.index("\n}\n", start)]
     assert "print(@a);" in clause and "print(@q);" in clause and "print(@dtscope_neg_q);" in clause
     assert "clear(@a);" in clause and "clear(@dtscope_neg_q);" in clause
     assert clause.index("clear(@q);") < clause.index('printf("__dtscope_snapshot__\\n");')
@@ -448,7 +574,11 @@ def test_interval_clause_frames_snapshots(events):
 def test_tracepoint_format_parsing():
     fmt = parse_format(READ_ENTER + PROCESS_EXIT.split("format:")[1], "syscalls", "sys_enter_read")
     assert [f.name for f in fmt.fields] == ["fd", "buf", "count", "comm", "pid", "group_dead"]
-    assert fmt.field("buf").is_pointer and fmt.field("comm").is_string and not fmt.field("fd").is_string
+    assert (
+        fmt.field("buf").is_pointer
+        and fmt.field("comm").is_string
+        and not fmt.field("fd").is_string
+    )
     assert fmt.field("count").type == "size_t" and fmt.field("comm").type == "char[16]"
 
 
@@ -456,6 +586,13 @@ def test_dscript_does_not_import_collectors():
     import subprocess
     import sys
 
-    code = ("import sys; import dtscope.dscript.bpftrace; "
-            "print(sorted(m for m in sys.modules if m.startswith(('dtscope.collectors', 'pandas', 'textual'))))")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    code = (
+        "import sys; import dtscope.dscript.bpftrace; "
+        "print(sorted(m for m in sys.modules if m.startswith(('dtscope.collectors', 'pandas', 'textual'))))"
+    )
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "[]"
+    )

@@ -18,7 +18,6 @@ import textwrap
 import time
 
 import pytest
-
 from dtscope.dscript import parse
 from dtscope.dscript.bpftrace import BpftraceProgram, llquantize_bounds, llquantize_index, lower
 from dtscope.dscript.tracepoints import syscall_numbers
@@ -29,12 +28,19 @@ PYTHON = sys.executable
 COMM = os.path.basename(PYTHON)[:15]
 
 
-def run(program: BpftraceProgram, tmp_path, *, command: str | None = None, args: tuple[str, ...] = (), timeout: float = 60) -> list[dict]:
+def run(
+    program: BpftraceProgram,
+    tmp_path,
+    *,
+    command: str | None = None,
+    args: tuple[str, ...] = (),
+    timeout: float = 60,
+) -> list[dict]:
     """Run the lowered text; returns bpftrace's JSON events in order."""
     path = tmp_path / "program.bt"
     path.write_text(program.text)
     cmd = ["bpftrace", "-f", "json"] + (["-c", command] if command else []) + [str(path), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"bpftrace failed:\n{proc.stderr}\n--- program:\n{program.text}"
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
 
@@ -79,10 +85,17 @@ def dtrace_lquantize_label(value: int, lo: int, hi: int, step: int) -> int | str
 def quantize_labels(maps: dict, name: str) -> collections.Counter:
     """bpftrace hist entries of a quantize's four maps -> DTrace bucket labels."""
     got: collections.Counter = collections.Counter()
-    for prefix, sign, scale in (("", 1, 1), ("dtscope_neg_", -1, 1), ("dtscope_hi_", 1, 1 << 31), ("dtscope_neghi_", -1, 1 << 31)):
+    for prefix, sign, scale in (
+        ("", 1, 1),
+        ("dtscope_neg_", -1, 1),
+        ("dtscope_hi_", 1, 1 << 31),
+        ("dtscope_neghi_", -1, 1 << 31),
+    ):
         for entry in maps.get(f"@{prefix}{name}", []):
             if entry["count"]:
-                assert "min" in entry and entry["min"] >= 0, f"a negative value reached @{prefix}{name}"
+                assert "min" in entry and entry["min"] >= 0, (
+                    f"a negative value reached @{prefix}{name}"
+                )
                 assert entry["min"] < 1 << 31, "a label bpftrace 0.17 would print wrong"
                 got[sign * entry["min"] * scale] += entry["count"]
     return got
@@ -101,7 +114,9 @@ def lhist_labels(entries: list[dict], offset: int) -> collections.Counter:
 
 def test_syscalls_processes_and_errno_of_a_known_child(tmp_path):
     getppid_calls, bad_fchdirs, spawns = 37, 4, 3
-    command = child(tmp_path, f"""
+    command = child(
+        tmp_path,
+        f"""
         import os, subprocess
         for _ in range({getppid_calls}):
             os.getppid()
@@ -112,7 +127,8 @@ def test_syscalls_processes_and_errno_of_a_known_child(tmp_path):
                 pass
         for _ in range({spawns}):
             subprocess.run(["/bin/true"], check=True)
-    """)
+    """,
+    )
     program = lowered("""
         syscall::getppid:entry /pid == $target/ { @calls[execname, probefunc] = count(); self->ts = timestamp; }
         syscall::getppid:return /self->ts/ { @done = count(); @lat = quantize(timestamp - self->ts); self->ts = 0; }
@@ -134,7 +150,34 @@ def test_syscalls_processes_and_errno_of_a_known_child(tmp_path):
     assert "@__self_ts" not in maps  # the program's own variables stay out of the exit dump
 
 
-QUANTIZE_VALUES = [-(1 << 40), -(1 << 31) - 1, -(1 << 31), -(1 << 31) + 1, -1000, -1024, -1023, -5, -2, -1, 0, 0, 1, 2, 3, 4, 7, 8, 1000, 1023, 1024, (1 << 31) - 1, 1 << 31, (1 << 32) + 5, 1 << 40, (1 << 62) - 1]
+QUANTIZE_VALUES = [
+    -(1 << 40),
+    -(1 << 31) - 1,
+    -(1 << 31),
+    -(1 << 31) + 1,
+    -1000,
+    -1024,
+    -1023,
+    -5,
+    -2,
+    -1,
+    0,
+    0,
+    1,
+    2,
+    3,
+    4,
+    7,
+    8,
+    1000,
+    1023,
+    1024,
+    (1 << 31) - 1,
+    1 << 31,
+    (1 << 32) + 5,
+    1 << 40,
+    (1 << 62) - 1,
+]
 LQUANTIZE_CASES = [(-10, 10, 5), (0, 25, 10), (0, 100, 10)]
 LQUANTIZE_VALUES = [-100, -11, -10, -9, -6, -5, -1, 0, 4, 5, 9, 10, 19, 20, 24, 25, 99, 100, 1000]
 LLQUANTIZE_PARAMS = (10, 0, 2, 10)
@@ -145,11 +188,26 @@ def test_aggregations_of_fixed_values_match_dtrace(tmp_path):
     lines = [f"@q = quantize({v});" for v in QUANTIZE_VALUES]
     for i, (lo, hi, step) in enumerate(LQUANTIZE_CASES):
         lines += [f"@l{i} = lquantize({v}, {lo}, {hi}, {step});" for v in LQUANTIZE_VALUES]
-    lines += [f"@ll = llquantize({v}, {', '.join(map(str, LLQUANTIZE_PARAMS))});" for v in LLQUANTIZE_VALUES]
-    lines += ["@s = sum(-5);", "@s = sum(3);", "@a = avg(-5);", "@a = avg(2);",
-              "@mn = min(-5);", "@mn = min(3);", "@mx = max(-5);", "@mx = max(-3);"]
+    lines += [
+        f"@ll = llquantize({v}, {', '.join(map(str, LLQUANTIZE_PARAMS))});"
+        for v in LLQUANTIZE_VALUES
+    ]
+    lines += [
+        "@s = sum(-5);",
+        "@s = sum(3);",
+        "@a = avg(-5);",
+        "@a = avg(2);",
+        "@mn = min(-5);",
+        "@mn = min(3);",
+        "@mx = max(-5);",
+        "@mx = max(-3);",
+    ]
     lines += [f"@sd = stddev({v});" for v in (2, 4, 4, 4, 5, 5, 7, 9)]
-    lines += ['@k["a,b", 3, -1] = count();', '@k["a,b", 3, -1] = count();', '@k["c", 4, 2] = count();']
+    lines += [
+        '@k["a,b", 3, -1] = count();',
+        '@k["a,b", 3, -1] = count();',
+        '@k["c", 4, 2] = count();',
+    ]
     program = lowered("BEGIN {\n" + "\n".join(lines) + "\nexit(0);\n}")
     maps = final_maps(run(program, tmp_path))
 
@@ -158,13 +216,17 @@ def test_aggregations_of_fixed_values_match_dtrace(tmp_path):
 
     for i, (lo, hi, step) in enumerate(LQUANTIZE_CASES):
         info = program.maps[f"@l{i}"]
-        expected = collections.Counter(dtrace_lquantize_label(v, lo, hi, step) for v in LQUANTIZE_VALUES)
+        expected = collections.Counter(
+            dtrace_lquantize_label(v, lo, hi, step) for v in LQUANTIZE_VALUES
+        )
         assert lhist_labels(maps[f"@l{i}"], info.value_offset) == expected, (lo, hi, step)
 
     bounds = llquantize_bounds(*LLQUANTIZE_PARAMS)
     assert len(maps["@ll"]) <= len(bounds)
     got_ll = collections.Counter({e["min"]: e["count"] for e in maps["@ll"] if e["count"]})
-    assert got_ll == collections.Counter(llquantize_index(*LLQUANTIZE_PARAMS, v) for v in LLQUANTIZE_VALUES)
+    assert got_ll == collections.Counter(
+        llquantize_index(*LLQUANTIZE_PARAMS, v) for v in LLQUANTIZE_VALUES
+    )
 
     assert maps["@s"] == -2
     assert maps["@a"] == -1  # DTrace: -3 / 2 in C integer division
@@ -196,7 +258,9 @@ def test_zonename_is_the_cgroup(tmp_path):
         v2 = [line.split("::", 1)[1].strip() for line in fh if line.startswith("0::")]
     if not v2:
         pytest.skip("no cgroup v2 membership")
-    program = lowered(f'BEGIN {{ @z[zonename] = count(); }} BEGIN /zonename == "{v2[0]}"/ {{ @mine = count(); exit(0); }}')
+    program = lowered(
+        f'BEGIN {{ @z[zonename] = count(); }} BEGIN /zonename == "{v2[0]}"/ {{ @mine = count(); exit(0); }}'
+    )
     root = program.text.split('cgroupid("', 1)[1].split('"', 1)[0]
     maps = final_maps(run(program, tmp_path))
     assert maps["@z"] == {str(os.stat(root).st_ino): 1}  # a cgroup v2 id is its directory's inode
@@ -206,7 +270,9 @@ def test_zonename_is_the_cgroup(tmp_path):
 
 def test_interval_snapshots_add_up(tmp_path):
     first, second = 11, 23
-    command = child(tmp_path, f"""
+    command = child(
+        tmp_path,
+        f"""
         import os, time
         for _ in range({first}):
             os.getppid()
@@ -214,10 +280,18 @@ def test_interval_snapshots_add_up(tmp_path):
         for _ in range({second}):
             os.getppid()
         time.sleep(0.3)
-    """)
-    program = lowered("syscall::getppid:entry /pid == $target/ { @c[probefunc] = count(); @q = quantize(tid); }", interval=0.2)
+    """,
+    )
+    program = lowered(
+        "syscall::getppid:entry /pid == $target/ { @c[probefunc] = count(); @q = quantize(tid); }",
+        interval=0.2,
+    )
     events = run(program, tmp_path, command=command)
-    marks = [i for i, e in enumerate(events) if e["type"] == "printf" and e["data"] == program.snapshot_marker + "\n"]
+    marks = [
+        i
+        for i, e in enumerate(events)
+        if e["type"] == "printf" and e["data"] == program.snapshot_marker + "\n"
+    ]
     assert len(marks) >= 3
     total = 0
     for event in events:  # every snapshot, then the tail printed at exit
@@ -227,12 +301,15 @@ def test_interval_snapshots_add_up(tmp_path):
 
 
 def test_stack_aggregation_from_profile(tmp_path):
-    command = child(tmp_path, """
+    command = child(
+        tmp_path,
+        """
         import time
         end = time.time() + 0.6
         while time.time() < end:
             pass
-    """)
+    """,
+    )
     program = lowered("profile-997 /pid == $target/ { @u[ustack(4)] = count(); @n = count(); }")
     maps = final_maps(run(program, tmp_path, command=command))
     assert maps["@n"] >= 100
@@ -247,7 +324,9 @@ def test_tcp_probes_on_loopback(tmp_path):
         probe_port.bind(("127.0.0.1", 0))
         port = probe_port.getsockname()[1]
     connections = 3
-    command = child(tmp_path, f"""
+    command = child(
+        tmp_path,
+        f"""
         import socket, time
         time.sleep(0.3)
         server = socket.socket()
@@ -260,7 +339,8 @@ def test_tcp_probes_on_loopback(tmp_path):
             client.close()
             peer.close()
         time.sleep(0.2)
-    """)
+    """,
+    )
     program = lowered("""
         tcp:::connect-request /args[4]->tcp_dport == $1/ { @request[args[2]->ip_daddr] = count(); }
         tcp:::connect-established /args[3]->tcps_rport == $1/ { @established[args[3]->tcps_state] = count(); }
@@ -278,11 +358,14 @@ def test_tcp_probes_on_loopback(tmp_path):
 
 def test_off_cpu_to_on_cpu_latency(tmp_path):
     sleeps = 5
-    command = child(tmp_path, f"""
+    command = child(
+        tmp_path,
+        f"""
         import time
         for _ in range({sleeps}):
             time.sleep(0.05)
-    """)
+    """,
+    )
     program = lowered("""
         sched:::off-cpu /pid == $target/ { self->ts = timestamp; }
         sched:::on-cpu /self->ts/ { @slept[execname] = quantize(timestamp - self->ts); self->ts = 0; }
@@ -297,25 +380,38 @@ def test_off_cpu_to_on_cpu_latency(tmp_path):
 def test_uprobe_of_a_library_function_in_a_running_process(tmp_path):
     calls = 29
     script = tmp_path / "child.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import os, sys, time
         sys.stdin.readline()  # wait until the tracer is attached
         for _ in range({calls}):
             os.getppid()
-    """))
+    """)
+    )
     proc = subprocess.Popen([PYTHON, str(script)], stdin=subprocess.PIPE, text=True)
     try:
         time.sleep(0.3)  # let the dynamic loader map libc
-        program = lowered("""
+        program = lowered(
+            """
             pid$target:libc.so.6:getppid:entry { @calls[probefunc] = count(); }
             pid$target:libc.so.6:getppid:return { @ret = max(arg1); }
             proc:::exit /pid == $target/ { exit(0); }
             tick-20ms /!ready/ { ready = 1; printf("ready\\n"); }
-        """, target_pid=proc.pid)
-        assert f"uprobe:/proc/{proc.pid}/exe" not in program.text and "libc.so.6:getppid" in program.text
+        """,
+            target_pid=proc.pid,
+        )
+        assert (
+            f"uprobe:/proc/{proc.pid}/exe" not in program.text
+            and "libc.so.6:getppid" in program.text
+        )
         path = tmp_path / "program.bt"
         path.write_text(program.text)
-        tracer = subprocess.Popen(["bpftrace", "-f", "json", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tracer = subprocess.Popen(
+            ["bpftrace", "-f", "json", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         # bpftrace announces its probes before attaching them; the timer, attached last, says when all are.
         for line in tracer.stdout:
             if json.loads(line) == {"type": "printf", "data": "ready\n"}:
