@@ -15,6 +15,7 @@ variable ``DTSCOPE_PLATFORM`` overrides it (to compile illumos D on a Linux lapt
 
 from __future__ import annotations
 
+import ast
 import builtins
 import os
 import sys
@@ -61,6 +62,8 @@ class Probe:
     params: builtins.list[Param] = field(default_factory=builtins.list)
     units: dict[str, str] = field(default_factory=dict)  # aggregation -> ns | bytes | count
     labels: dict[str, builtins.list[str]] = field(default_factory=dict)  # aggregation -> key names
+    # Per platform, when its script declares aggregations of its own: platform -> units.
+    units_by_platform: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def platforms(self) -> list[str]:
@@ -85,15 +88,52 @@ class ProbeLibraryError(RuntimeError):
     """A probe file is broken: a bug in dtscope, reported with the file's name."""
 
 
-def _load_file(path: Path) -> tuple[dict[str, Any], Any]:
-    from dtscope.dscript.diagnostics import DiagnosticError
-    from dtscope.dscript.pyscript import compile_file
+_PARAM_TYPES = {"int": "int", "str": "string", "Duration": "duration", "Identifier": "identifier"}
 
+
+def read_declarations(path: Path) -> tuple[dict[str, Any], builtins.list[Param]]:
+    """META (with units and labels from the aggregations) and parameters of a probe file.
+
+    Read from the file's syntax tree without compiling it, so that listing the library
+    stays fast; the compiler (:mod:`dtscope.dscript.pyscript`) is the authority and a test
+    checks that both agree for every probe.
+    """
     try:
-        compiled = compile_file(str(path))
-    except (DiagnosticError, UserError) as err:
-        raise ProbeLibraryError(f"probe file {path.name} does not compile: {err}") from None
-    return compiled.metadata, compiled
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError) as err:
+        raise ProbeLibraryError(f"probe file {path.name} cannot be read: {err}") from None
+    meta: dict[str, Any] = {}
+    params: builtins.list[Param] = []
+    units: dict[str, str] = {}
+    labels: dict[str, builtins.list[str]] = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        name, value = node.targets[0].id, node.value
+        try:
+            if name == "META":
+                meta = dict(ast.literal_eval(value))
+                continue
+            if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
+                continue
+            keywords = {k.arg: ast.literal_eval(k.value) for k in value.keywords if k.arg in ("default", "help", "units", "labels")}
+        except ValueError:
+            raise ProbeLibraryError(f"probe file {path.name}: {name} is not made of literals") from None
+        if value.func.id == "param":
+            kind = value.args[0].id if value.args and isinstance(value.args[0], ast.Name) else "?"
+            params.append(Param(name, _PARAM_TYPES.get(kind, kind), keywords.get("default"), keywords.get("help", "")))
+        elif value.func.id == "aggregation":
+            if keywords.get("units"):
+                units[name] = keywords["units"]
+            if keywords.get("labels"):
+                labels[name] = builtins.list(keywords["labels"])
+    doc = ast.get_docstring(tree)
+    if not meta.get("description") and doc:
+        meta["description"] = doc.strip().splitlines()[0]
+    meta.setdefault("name", path.stem.replace("_", "-"))
+    meta["units"] = units
+    meta["labels"] = labels
+    return meta, params
 
 
 def _check_meta(path: Path, meta: dict[str, Any]) -> None:
@@ -110,7 +150,7 @@ def _library() -> dict[str, Probe]:
     for path in sorted(HERE.glob("*.py")):
         if path.name.startswith("_"):
             continue
-        meta, compiled = _load_file(path)
+        meta, params = read_declarations(path)
         _check_meta(path, meta)
         probe = probes.setdefault(
             meta["name"], Probe(name=meta["name"], area=meta["area"], description=meta["description"])
@@ -123,12 +163,13 @@ def _library() -> dict[str, Probe]:
                     f"probe {probe.name}: {probe.scripts[platform].name} and {path.name} both serve {platform}"
                 )
             probe.scripts[platform] = path
+            probe.units_by_platform[platform] = meta["units"]
         # The illumos script is the reference: its description, parameters and units.
         if "illumos" in meta["platforms"] or not probe.params and not probe.units:
             probe.description = meta["description"]
-            probe.params = [Param(p.name, p.type, p.default, p.help) for p in compiled.params]
-            probe.units = dict(meta.get("units") or {})
-            probe.labels = {k: builtins.list(v) for k, v in (meta.get("labels") or {}).items()}
+            probe.params = params
+            probe.units = meta["units"]
+            probe.labels = meta["labels"]
     return probes
 
 

@@ -66,3 +66,7 @@ def _print_details(probe) -> None:
         labels = probe.labels.get(aggregation)
         keys = f" by {', '.join(labels)}" if labels else ""
         print(f"{pad}@{aggregation}: {unit}{keys}")
+    for platform, units in probe.units_by_platform.items():
+        for aggregation, unit in units.items():
+            if aggregation not in probe.units:
+                print(f"{pad}@{aggregation}: {unit} ({platform} only)")
