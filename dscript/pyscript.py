@@ -548,8 +548,11 @@ class _Compiler:
         values: dict[str, int | str] = {}
         for spec in self.params:
             if spec.name in defines:
+                given = defines[spec.name]
+                # Callers in Python may pass numbers; the command line always passes text.
+                text = given if isinstance(given, str) else str(given)
                 try:
-                    values[spec.name] = parse_value(spec.type, defines[spec.name])
+                    values[spec.name] = parse_value(spec.type, text)
                 except ValueError as err:
                     raise UsageError(f"-D {spec.name}: {err} (a {spec.type} parameter)") from None
             elif spec.default is not None:

@@ -481,6 +481,11 @@ def test_bad_defines_are_usage_errors(defines, words):
     assert caught.value.exit_code == 2
 
 
+def test_defines_may_be_numbers_from_python_callers():
+    compiled = compile_source(PARAMS, "params.py", {"hz": 199, "threshold": 5000})
+    assert (compiled.values["hz"], compiled.values["threshold"]) == (199, 5000)
+
+
 def test_a_required_parameter_must_be_given():
     source = PARAMS.replace('param(str, default="global", help="zone name")', 'param(str, help="zone name")')
     with pytest.raises(UsageError, match=r"needs -D zone=VALUE \(string: zone name\)"):
