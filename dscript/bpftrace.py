@@ -1805,8 +1805,15 @@ class BpftraceGenerator(Generator):
             target = self.ctx.target if self.ctx else None
             if target is not None and index is not None and (index, node.name) in target.members:
                 return target.members[(index, node.name)]
-            reason = target.no_args if target else "no probe"
-            self.unsupported(f"args[{index}]->{node.name}: {reason}", node, "D_BPFTRACE")
+            if target is None:
+                self.unsupported(f"args[{index}]->{node.name} outside a clause", node, "D_BPFTRACE")
+                return None
+            served = ", ".join(f"args[{i}]->{m}" for i, m in target.members)
+            probe = f"{target.prov}:::{target.name}"
+            detail = f"it serves {served}" if served else target.no_args
+            self.unsupported(
+                f"args[{index}]->{node.name} is not available from bpftrace in {probe}; {detail}", node, "D_BPFTRACE"
+            )
             return None
         self.unsupported(
             f"{_d_text(node)}: following pointers and structures is not lowered to bpftrace",

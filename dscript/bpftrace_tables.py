@@ -133,7 +133,16 @@ ILLUMOS_TCP_STATE_NAMES: dict[str, int] = {
 }
 
 # Constants a D script may use (from the illumos D libraries) -> their values.
-D_CONSTANTS: dict[str, int] = {**ILLUMOS_TCP_STATE_NAMES}
+# B_READ/B_WRITE as illumos defines them (sys/buf.h); io's b_flags holds only these two.
+IO_FLAGS = {"B_READ": 0x40, "B_WRITE": 0x100}
+D_CONSTANTS: dict[str, int] = {**ILLUMOS_TCP_STATE_NAMES, **IO_FLAGS}
+
+# The block layer's rwbs string starts with R (read) or W (write); D (discard), F (flush)
+# and N (none) requests have neither flag.
+IO_B_FLAGS: tuple[str, str] = (
+    '(strncmp(args->rwbs, "R", 1) == 0 ? 64 : (strncmp(args->rwbs, "W", 1) == 0 ? 256 : 0))',
+    "int",
+)
 
 
 def tcp_state_expr(linux_state: str) -> str:
@@ -260,6 +269,7 @@ STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
             (0, "b_blkno"): ("args->sector", "int"),
             (0, "b_lblkno"): ("args->sector", "int"),
             (0, "b_edev"): ("args->dev", "int"),
+            (0, "b_flags"): IO_B_FLAGS,
             (1, "dev_major"): ("(args->dev >> 20)", "int"),
             (1, "dev_minor"): ("(args->dev & 0xfffff)", "int"),
         },
@@ -276,6 +286,7 @@ STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
             (0, "b_blkno"): ("args->sector", "int"),
             (0, "b_lblkno"): ("args->sector", "int"),
             (0, "b_edev"): ("args->dev", "int"),
+            (0, "b_flags"): IO_B_FLAGS,
             (0, "b_error"): ("(-args->error)", "int"),
             (1, "dev_major"): ("(args->dev >> 20)", "int"),
             (1, "dev_minor"): ("(args->dev & 0xfffff)", "int"),

@@ -596,3 +596,24 @@ def test_dscript_does_not_import_collectors():
         ).stdout.strip()
         == "[]"
     )
+
+
+def test_io_flags_and_unserved_members(events):
+    out = bt('io:::start { @[args[0]->b_flags & B_READ ? "R" : "W"] = sum(args[0]->b_bcount); }', events)
+    assert '@[(strncmp(args->rwbs, "R", 1) == 0 ? 64 : (strncmp(args->rwbs, "W", 1) == 0 ? 256 : 0)) & 64 ? "R" : "W"]' in out.text
+    (message,) = errors("io:::start { @[args[1]->dev_statname] = count(); }", events)
+    assert message.startswith("args[1]->dev_statname is not available from bpftrace in io:::start; it serves args[0]->b_bcount")
+    assert any("B_ASYNC" in m for m in errors("io:::start /args[0]->b_flags & B_ASYNC/ { }", events))
+
+
+def test_compile_command_lowers_to_bpftrace(dtscope_cli, tmp_path):
+    script = tmp_path / "count.d"
+    script.write_text("syscall:::entry /pid == 1/ { @[probefunc] = count(); }\n")
+    code, out, err = dtscope_cli("compile", "--target", "bpftrace", str(script))
+    assert code == 0, err
+    assert "tracepoint:raw_syscalls:sys_enter\n/pid == 1/\n{\n    @[args->id] = count();\n}" in out
+    bad = tmp_path / "bad.d"
+    bad.write_text("BEGIN {\n  @ = sum(vtimestamp);\n}\n")
+    code, out, err = dtscope_cli("compile", "--target", "bpftrace", str(bad))
+    assert code != 0 and "Traceback" not in err
+    assert f"{bad}:2:" in err and "vtimestamp" in err
