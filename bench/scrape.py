@@ -75,7 +75,7 @@ def serve(series: int, histograms: int, interval: float) -> None:
 
     def render(m):
         started = time.perf_counter()
-        exposition.data(m)
+        exposition.refresh(m)
         render_times.append(time.perf_counter() - started)
 
     server = ExporterServer(exposition, ("127.0.0.1", 0)).start()

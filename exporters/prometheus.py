@@ -18,11 +18,12 @@ labels named after their D expressions (:data:`KEY_LABELS`). See docs/exporter.m
 
 from __future__ import annotations
 
-import gzip
 import math
 import re
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -555,13 +556,30 @@ class HealthCollector(Collector):
 # --------------------------------------------------------------------------- exposition
 
 
+@dataclass
+class _CompressedPrefix:
+    """The data parts of every script, deflated and flushed to a byte boundary, with
+    the compressor's state, so that the health part can be appended per scrape."""
+
+    versions: tuple[int, ...]
+    deflated: bytes
+    compressor: Any  # zlib.Compress after Z_SYNC_FLUSH
+    crc: int
+    length: int
+
+
+# gzip member header: magic, deflate, no flags, mtime 0, no extra flags, OS unknown
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+
+
 class Exposition:
     """The text served on ``/metrics``.
 
     A script's data part only changes when a snapshot arrives (once per interval), so
-    it is rendered once per change and reused by every scrape in between; the
-    supervisor re-renders it right after a snapshot, so scrapes do not pay for it.
-    Health and process metrics are small and rendered on every scrape.
+    it is rendered (and compressed) once per change and reused by every scrape in
+    between; the supervisor does it right after a snapshot (:meth:`refresh`), so
+    scrapes do not pay for it. Health and process metrics are small and rendered on
+    every scrape.
     """
 
     # Every name we emit is a classic one ([a-zA-Z_:][a-zA-Z0-9_:]*), so the classic text
@@ -571,8 +589,10 @@ class Exposition:
     def __init__(self, scripts: Iterable[ScriptMetrics], *, process_metrics: bool = True):
         self.scripts = list(scripts)
         self._registries = {}
-        self._cache: dict[str, tuple[int, bytes, bytes]] = {}
+        self._cache: dict[str, tuple[int, bytes]] = {}
         self._render_locks = {s.script: threading.Lock() for s in self.scripts}
+        self._prefix: _CompressedPrefix | None = None
+        self._prefix_lock = threading.Lock()
         for s in self.scripts:
             registry = CollectorRegistry(auto_describe=False)
             registry.register(ScriptCollector(s))
@@ -584,34 +604,76 @@ class Exposition:
             PlatformCollector(registry=self.health)
             GCCollector(registry=self.health)
 
-    def data(self, script: ScriptMetrics) -> tuple[bytes, bytes]:
-        """The data part of one script, plain and gzipped, made at most once per version."""
+    @staticmethod
+    def _fresh_or_busy(lock: threading.Lock, have_old: bool) -> bool:
+        """Take ``lock`` to rebuild something; False when it is being rebuilt right now
+        and an old copy exists (a moment-old body beats waiting for the new one)."""
+        if have_old:
+            return lock.acquire(blocking=False)
+        lock.acquire()
+        return True
+
+    def data(self, script: ScriptMetrics) -> tuple[int, bytes]:
+        """(version, text) of one script's data part, rendered at most once per version."""
         cached = self._cache.get(script.script)
         if cached is not None and cached[0] == script.version:
-            return cached[1], cached[2]
+            return cached
         lock = self._render_locks[script.script]
-        if cached is not None and not lock.acquire(blocking=False):
-            # being rendered right now (the supervisor does it after each snapshot):
-            # the previous body, a moment old, beats waiting for the new one
-            return cached[1], cached[2]
-        if cached is None:
-            lock.acquire()
+        if not self._fresh_or_busy(lock, cached is not None):
+            return cached
         try:
             cached = self._cache.get(script.script)
             version = script.version
             if cached is None or cached[0] != version:
-                body = script.render_text().encode()
-                cached = (version, body, gzip.compress(body, compresslevel=6, mtime=0))
+                cached = (version, script.render_text().encode())
                 self._cache[script.script] = cached
-            return cached[1], cached[2]
+            return cached
         finally:
             lock.release()
 
+    def refresh(self, script: ScriptMetrics) -> None:
+        """Render and compress after a snapshot (the supervisor's ``on_snapshot``)."""
+        self.data(script)
+        self._compressed_prefix([self.data(s) for s in self.scripts])
+
+    def _compressed_prefix(self, parts: list[tuple[int, bytes]]) -> _CompressedPrefix:
+        versions = tuple(version for version, _ in parts)
+        prefix = self._prefix
+        if prefix is not None and prefix.versions == versions:
+            return prefix
+        if not self._fresh_or_busy(self._prefix_lock, prefix is not None):
+            return prefix
+        try:
+            prefix = self._prefix
+            if prefix is None or prefix.versions != versions:
+                compressor = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate
+                deflated, crc, length = [], 0, 0
+                for _, text in parts:
+                    deflated.append(compressor.compress(text))
+                    crc = zlib.crc32(text, crc)
+                    length += len(text)
+                deflated.append(compressor.flush(zlib.Z_SYNC_FLUSH))
+                prefix = _CompressedPrefix(versions, b"".join(deflated), compressor, crc, length)
+                self._prefix = prefix
+            return prefix
+        finally:
+            self._prefix_lock.release()
+
     def render(self, compressed: bool = False) -> bytes:
-        """The whole exposition. Compressed, it is a series of gzip members (one cached
-        per script, one fresh for the health part), which gzip readers (Go's, as in
-        Prometheus; Python's; curl's) read as one stream (RFC 1952, section 2.2)."""
-        parts = [self.data(s)[1 if compressed else 0] for s in self.scripts]
+        """The whole exposition, plain or as one gzip member.
+
+        Compressed, the data parts come from a cached deflate stream flushed to a byte
+        boundary; a copy of its compressor deflates this scrape's health part after it,
+        and the gzip trailer combines the CRCs. One ordinary gzip member, so every reader
+        (Prometheus, curl --compressed, browsers) sees the whole body.
+        """
+        parts = [self.data(s) for s in self.scripts]
         health = generate_latest(self.health)
-        parts.append(gzip.compress(health, compresslevel=1, mtime=0) if compressed else health)
-        return b"".join(parts)
+        if not compressed:
+            return b"".join([text for _, text in parts] + [health])
+        prefix = self._compressed_prefix(parts)
+        compressor = prefix.compressor.copy()
+        tail = compressor.compress(health) + compressor.flush(zlib.Z_FINISH)
+        crc = zlib.crc32(health, prefix.crc)
+        size = (prefix.length + len(health)) & 0xFFFFFFFF
+        return b"".join((_GZIP_HEADER, prefix.deflated, tail, struct.pack("<II", crc, size)))

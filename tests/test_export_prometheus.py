@@ -194,7 +194,11 @@ def test_prometheus_scrapes_exact_counts_and_survives_a_tracer_kill(tmp_path):
 
     # A long first backoff keeps dtscope_up at 0 for a few scrapes after the kill.
     supervisor = Supervisor(
-        metrics, source, on_snapshot=exposition.data, backoff_initial=3.0, log=lambda message: None
+        metrics,
+        source,
+        on_snapshot=exposition.refresh,
+        backoff_initial=3.0,
+        log=lambda message: None,
     )
     server = ExporterServer(exposition, ("127.0.0.1", 0)).start()
     supervisor.start()

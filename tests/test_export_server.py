@@ -435,7 +435,7 @@ def source():
 metrics = ScriptMetrics("soak")
 exposition = Exposition([metrics])
 server = ExporterServer(exposition, ("127.0.0.1", 0)).start()
-Supervisor(metrics, source, on_snapshot=exposition.data).start()
+Supervisor(metrics, source, on_snapshot=exposition.refresh).start()
 print(server.port, flush=True)
 sys.stdin.read()
 """

@@ -273,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
         Supervisor(
             m,
             snapshot_source(s, settings.backend, settings.interval),
-            on_snapshot=exposition.data,  # render once per snapshot, not per scrape
+            on_snapshot=exposition.refresh,  # render once per snapshot, not per scrape
             fatal=(TracerNotFound, TracerPermissionError),
         )
         for m, s in zip(metrics, scripts)
