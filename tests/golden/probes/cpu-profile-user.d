@@ -1,0 +1,4 @@
+profile-99
+{
+	@stacks[execname, ustack()] = count();
+}

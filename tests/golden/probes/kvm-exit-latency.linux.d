@@ -1,0 +1,27 @@
+sdt:kvm::kvm-vexit
+{
+	self->exit_ts = timestamp;
+	self->reason = arg1;
+}
+
+sdt:kvm::kvm-guest-entry
+/self->exit_ts != 0/
+{
+	@latency[zonename, pid, self->reason] = quantize(timestamp - self->exit_ts);
+	self->exit_ts = 0;
+	self->reason = 0;
+}
+
+sdt:kvm::kvm-userspace-exit
+{
+	self->user_ts = timestamp;
+	self->user_reason = arg0;
+}
+
+syscall::ioctl:entry
+/self->user_ts != 0/
+{
+	@userspace_latency[zonename, pid, execname, self->user_reason] = quantize(timestamp - self->user_ts);
+	self->user_ts = 0;
+	self->user_reason = 0;
+}

@@ -1,0 +1,4 @@
+sdt:kvm::kvm-vexit
+{
+	@exits[zonename, pid, execname, arg1] = count();
+}

@@ -1,0 +1,4 @@
+syscall:::entry
+{
+	@calls[execname, pid, probefunc] = count();
+}

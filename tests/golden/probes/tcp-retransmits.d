@@ -1,0 +1,4 @@
+mib:::tcpRetransSegs
+{
+	@retransmits[zonename] = sum(arg0);
+}
