@@ -526,7 +526,7 @@ def test_non_ascii_string_values_become_utf8_bytes():
     assert literal.value.encode("latin-1") == "zoné→".encode()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=127)))
 def test_any_ascii_string_value_stays_one_literal(value: str):
     compiled = compile_source(PARAMS, "params.py", {"zone": value})
@@ -692,43 +692,59 @@ def test_cli_compile_prints_d(tmp_path, dtscope_cli):
     assert out == 'syscall:::entry\n/zonename == "a\\"b"/\n{\n\t@calls[execname] = count();\n}\n'
 
 
-def test_cli_compile_writes_output_file(tmp_path, dtscope_cli):
+@pytest.fixture
+def cli_in_process(capsys):
+    """The command line in this process (no interpreter start-up): (code, stdout, stderr)."""
+    from dtscope.cli import main
+
+    def run(*args: str):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse usage errors
+            code = exit_.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_cli_compile_writes_output_file(tmp_path, cli_in_process):
     script = tmp_path / "good.py"
     script.write_text(GOOD)
     target = tmp_path / "out.d"
-    code, out, err = dtscope_cli("compile", str(script), "-o", str(target))
+    code, out, err = cli_in_process("compile", str(script), "-o", str(target))
     assert (code, out, err) == (0, "", "")
     assert target.read_text().startswith("syscall:::entry\n")
 
 
-def test_cli_compile_d_file(tmp_path, dtscope_cli):
+def test_cli_compile_d_file(tmp_path, cli_in_process):
     script = tmp_path / "one.d"
     script.write_text("syscall:::entry{@[execname]=count();}")
-    code, out, _ = dtscope_cli("compile", str(script))
+    code, out, _ = cli_in_process("compile", str(script))
     assert (code, out) == (0, "syscall:::entry\n{\n\t@[execname] = count();\n}\n")
 
 
-def test_cli_compile_errors(tmp_path, dtscope_cli):
+def test_cli_compile_errors(tmp_path, cli_in_process):
     script = tmp_path / "good.py"
     script.write_text(GOOD)
-    code, _, err = dtscope_cli("compile", str(script), "-D", "nope=1")
+    code, _, err = cli_in_process("compile", str(script), "-D", "nope=1")
     assert code == 2 and "dtscope compile: error: -D nope:" in err
-    code, _, err = dtscope_cli("compile", str(script), "-D", "zone")
+    code, _, err = cli_in_process("compile", str(script), "-D", "zone")
     assert code == 2 and "NAME=VALUE" in err
 
     bad = tmp_path / "bad.py"
     bad.write_text(GOOD + "    for x in range(3):\n        pass\n")
-    code, _, err = dtscope_cli("compile", str(bad))
+    code, _, err = cli_in_process("compile", str(bad))
     assert code == 1
     assert f"{bad}:10:5: error: a for loop (D has no loops) is not supported" in err
     assert "Traceback" not in err
 
     redefined = tmp_path / "redef.py"
     redefined.write_text(GOOD + "    calls[execname] = sum(arg0)\n")
-    code, _, err = dtscope_cli("compile", str(redefined))
+    code, _, err = cli_in_process("compile", str(redefined))
     assert code == 1 and "D_AGG_REDEF" in err and f"{redefined}:10:5" in err
 
-    code, _, err = dtscope_cli("compile", str(tmp_path / "missing.py"))
+    code, _, err = cli_in_process("compile", str(tmp_path / "missing.py"))
     assert code == 2 and "no such file" in err
 
 
@@ -809,7 +825,7 @@ FRAGMENTS = [
 ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.sampled_from(EXAMPLE_SOURCES),
     st.lists(
