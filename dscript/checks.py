@@ -55,19 +55,22 @@ def destructive_actions(program: A.Program | None) -> list[tuple[str, A.Span | N
     ]
 
 
-def _int_value(expr: A.Expr) -> int | None:
-    """The value of an integer constant expression (literals and unary minus)."""
+def _int_value(expr: A.Expr, inlines: dict[str, A.Expr] | None = None, _depth: int = 0) -> int | None:
+    """The value of an integer constant expression: literals, inline constants
+    (``inline int MAXCPUID = 1024;``) and + - * << over them."""
     if isinstance(expr, A.IntLit):
         return expr.value
+    if isinstance(expr, A.Ident) and inlines and expr.name in inlines and _depth < 20:
+        return _int_value(inlines[expr.name], inlines, _depth + 1)
     if isinstance(expr, A.CharLit):
         return expr.value
     if isinstance(expr, A.Unary) and expr.op in ("-", "+"):
-        inner = _int_value(expr.operand)
+        inner = _int_value(expr.operand, inlines, _depth + 1)
         if inner is None:
             return None
         return -inner if expr.op == "-" else inner
     if isinstance(expr, A.Binary) and expr.op in ("+", "-", "*", "<<"):
-        left, right = _int_value(expr.left), _int_value(expr.right)
+        left, right = _int_value(expr.left, inlines, _depth + 1), _int_value(expr.right, inlines, _depth + 1)
         if left is None or right is None:
             return None
         return {"+": left + right, "-": left - right, "*": left * right, "<<": left << right}[expr.op]
@@ -81,6 +84,18 @@ class Checker(A.Visitor):
         self.known_names: set[str] = set()
         self.aggregations: dict[str, A.AggStmt] = {}
         self.scopes: list[set[str]] = []  # translator / inline parameters
+        self.inlines: dict[str, A.Expr] = {
+            item.declarator.name: item.value
+            for item in program.items
+            if isinstance(item, A.Inline) and item.declarator.name and not item.declarator.arrays
+        }
+        # System headers the preprocessor could not find: names they would have defined
+        # are only warned about.
+        self.missing_headers = [
+            d.message.split(">")[0].split("<")[-1]
+            for d in program.warnings
+            if d.code == "D_PREPROC" and "system header" in d.message
+        ]
 
     def error(self, code: str, message: str, node: A.Node | A.Span | None) -> None:
         span = node if isinstance(node, A.Span) or node is None else node.span
@@ -185,8 +200,8 @@ class Checker(A.Visitor):
                 f"aggregation {label} redefined: {len(node.keys)} key(s) here, {len(previous.keys)} before",
                 node,
             )
-        elif node.func in ("lquantize", "llquantize") and [_int_value(a) for a in previous.args[1:]] != [
-            _int_value(a) for a in node.args[1:]
+        elif node.func in ("lquantize", "llquantize") and [_int_value(a, self.inlines) for a in previous.args[1:]] != [
+            _int_value(a, self.inlines) for a in node.args[1:]
         ]:
             self.error("D_AGG_REDEF", f"aggregation {label} redefined with different {node.func}() parameters", node)
         for key in node.keys:
@@ -197,7 +212,7 @@ class Checker(A.Visitor):
     def check_quantize_bounds(self, node: A.AggStmt) -> None:
         args = node.args
         if node.func == "lquantize" and len(args) >= 3:
-            values = [_int_value(a) for a in args[1:4]]
+            values = [_int_value(a, self.inlines) for a in args[1:4]]
             for i, (arg, value) in enumerate(zip(args[1:4], values)):
                 if value is None:
                     what = ("lower bound", "upper bound", "step")[i]
@@ -212,7 +227,7 @@ class Checker(A.Visitor):
             elif step and (hi - lo) // step > 65535:
                 self.error("D_LQUANT_STEPLARGE", "lquantize() has too many buckets (more than 65535)", node)
         elif node.func == "llquantize" and len(args) >= 5:
-            values = [_int_value(a) for a in args[1:5]]
+            values = [_int_value(a, self.inlines) for a in args[1:5]]
             names = ("factor", "low magnitude", "high magnitude", "steps")
             for arg, value, name in zip(args[1:5], values, names):
                 if value is None:
@@ -248,7 +263,10 @@ class Checker(A.Visitor):
 
     def visit_Call(self, node: A.Call) -> None:
         func = FUNCTIONS.get(node.func)
-        if func is None:
+        if func is None and self.missing_headers:
+            headers = ", ".join(f"<{h}>" for h in self.missing_headers)
+            self.warning("D_FUNC_UNDEF", f"unknown function '{node.func}()': assumed to come from {headers}", node)
+        elif func is None:
             self.error("D_FUNC_UNDEF", f"unknown function '{node.func}()'", node)
         elif func.kind == "aggregating":
             self.error(
@@ -308,6 +326,10 @@ class Checker(A.Visitor):
                 f"'{name}' is not defined here: assumed to be a constant from a D library or kernel header",
                 node,
             )
+            return
+        if self.missing_headers:
+            headers = ", ".join(f"<{h}>" for h in self.missing_headers)
+            self.warning("D_IDENT_UNDEF", f"'{name}' is not defined here: assumed to come from {headers}", node)
             return
         self.error("D_IDENT_UNDEF", f"'{name}' is not a built-in variable or a variable of this program", node)
 

@@ -282,6 +282,11 @@ class DTokenizer:
             ch = text[self.pos]
             if ch == "/" and text.startswith("/*", self.pos):
                 raise self.error("unterminated comment: '/*' has no closing '*/'", width=2)
+            if ch == "#" and text.startswith("#!", self.pos) and self.at_line_start():
+                # An interpreter line after a leading comment, as in the guide's demos.
+                end = text.find("\n", self.pos)
+                self.pos = len(text) if end < 0 else end
+                continue
             if ch == "#" and self.at_line_start() and not text.startswith("#pragma", self.pos):
                 m = LINE_MARKER.match(text, self.pos)
                 if m is None:

@@ -135,6 +135,9 @@ def parse_file(
 
 # ---------------------------------------------------------------- #! options
 
+# The first #! line, at the start or after the leading comments (the guide's demos put a
+# license comment first).
+INTERPRETER_LINE = re.compile(r"\A(?:\s|/\*.*?\*/|//[^\n]*)*^#!([^\n]*)", re.S | re.M)
 _SHORT_WITH_VALUE = set("bcIUpPnmfiXDxo")  # dtrace(1M) options that take an argument
 
 
@@ -145,9 +148,10 @@ def interpreter_options(text: str) -> dict[str, str | None]:
     ``quiet``, ``-x name=value`` sets ``name``; ``-C``, ``-Z``, ``-w`` keep their letter;
     ``-I dir`` becomes ``"I:dir"`` (an include directory).
     """
-    if not text.startswith("#!"):
+    match = INTERPRETER_LINE.search(text)
+    if match is None:
         return {}
-    first = text.split("\n", 1)[0][2:]
+    first = match.group(1)
     try:
         words = shlex.split(first)
     except ValueError:
@@ -404,12 +408,13 @@ class TreeBuilder(Transformer):
         return children[1]
 
     def block(self, children):
-        stmts = [c for c in children if isinstance(c, A.Stmt)]
+        # A lone ';' means nothing; dropping it keeps the tree canonical.
+        stmts = [c for c in children if isinstance(c, A.Stmt) and not isinstance(c, A.EmptyStmt)]
         return A.Block(stmts, span=self.cover(children))
 
     def block_trailing(self, children):
         last = self.expr_stmt([children[-1]])
-        stmts = [c for c in children[:-1] if isinstance(c, A.Stmt)] + [last]
+        stmts = [c for c in children[:-1] if isinstance(c, A.Stmt) and not isinstance(c, A.EmptyStmt)] + [last]
         return A.Block(stmts, span=self.cover(children))
 
     # ------------------------------------------------------------ statements
@@ -437,6 +442,8 @@ class TreeBuilder(Transformer):
 
     @staticmethod
     def _branch(stmt: A.Stmt) -> list[A.Stmt]:
+        if isinstance(stmt, A.EmptyStmt):
+            return []
         return stmt.body if isinstance(stmt, A.Block) else [stmt]
 
     def if_stmt(self, children):

@@ -50,16 +50,27 @@ OPTION_VALUE_RE = re.compile(r"[A-Za-z0-9_.]+")
 INT_RE = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|[0-9]+)")
 DURATION_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([a-zµ]*)")
 DURATION_UNITS = {
-    "": 1, "ns": 1, "nsec": 1,
-    "us": 1_000, "usec": 1_000, "µs": 1_000,
-    "ms": 1_000_000, "msec": 1_000_000,
-    "s": 1_000_000_000, "sec": 1_000_000_000,
-    "m": 60_000_000_000, "min": 60_000_000_000,
-    "h": 3_600_000_000_000, "hour": 3_600_000_000_000,
-    "d": 86_400_000_000_000, "day": 86_400_000_000_000,
+    "": 1,
+    "ns": 1,
+    "nsec": 1,
+    "us": 1_000,
+    "usec": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "msec": 1_000_000,
+    "s": 1_000_000_000,
+    "sec": 1_000_000_000,
+    "m": 60_000_000_000,
+    "min": 60_000_000_000,
+    "h": 3_600_000_000_000,
+    "hour": 3_600_000_000_000,
+    "d": 86_400_000_000_000,
+    "day": 86_400_000_000_000,
 }
 # The C type names a cast may use: optional struct/union/enum, words, then stars.
-CAST_TYPE_RE = re.compile(r"\s*(?:(struct|union|enum)\s+)?([A-Za-z_][A-Za-z0-9_]*(?:\s+[A-Za-z_][A-Za-z0-9_]*)*)\s*(\**)\s*")
+CAST_TYPE_RE = re.compile(
+    r"\s*(?:(struct|union|enum)\s+)?([A-Za-z_][A-Za-z0-9_]*(?:\s+[A-Za-z_][A-Za-z0-9_]*)*)\s*(\**)\s*"
+)
 INT64_MIN, UINT64_MAX = -(2**63), 2**64 - 1
 
 
@@ -117,7 +128,9 @@ def compile_file(path: str, defines: dict[str, str] | None = None) -> PyScript:
     return compile_source(text, path, defines)
 
 
-def compile_source(text: str, filename: str = "<string>", defines: dict[str, str] | None = None) -> PyScript:
+def compile_source(
+    text: str, filename: str = "<string>", defines: dict[str, str] | None = None
+) -> PyScript:
     """Compile script source. Raises DiagnosticError (script) or UsageError (defines)."""
     return _Compiler(text, filename).compile(dict(defines or {}))
 
@@ -186,19 +199,40 @@ class _Symbol:
 
 
 _BINARY_OPS = {
-    py.Add: "+", py.Sub: "-", py.Mult: "*", py.Div: "/", py.FloorDiv: "/", py.Mod: "%",
-    py.LShift: "<<", py.RShift: ">>", py.BitAnd: "&", py.BitOr: "|", py.BitXor: "^",
+    py.Add: "+",
+    py.Sub: "-",
+    py.Mult: "*",
+    py.Div: "/",
+    py.FloorDiv: "/",
+    py.Mod: "%",
+    py.LShift: "<<",
+    py.RShift: ">>",
+    py.BitAnd: "&",
+    py.BitOr: "|",
+    py.BitXor: "^",
 }
 _COMPARE_OPS = {py.Eq: "==", py.NotEq: "!=", py.Lt: "<", py.LtE: "<=", py.Gt: ">", py.GtE: ">="}
 _UNARY_OPS = {py.USub: "-", py.UAdd: "+", py.Invert: "~", py.Not: "!"}
 _STATEMENT_NAMES = {
-    py.For: "a for loop (D has no loops)", py.AsyncFor: "a for loop (D has no loops)",
-    py.While: "a while loop (D has no loops)", py.Return: "return (a clause runs to its end)",
-    py.With: "with", py.AsyncWith: "with", py.Try: "try", py.Raise: "raise",
-    py.FunctionDef: "a nested function", py.AsyncFunctionDef: "a nested function",
-    py.ClassDef: "a class", py.Global: "global", py.Nonlocal: "nonlocal",
-    py.Import: "import", py.ImportFrom: "import", py.Assert: "assert", py.Match: "match",
-    py.Break: "break", py.Continue: "continue",
+    py.For: "a for loop (D has no loops)",
+    py.AsyncFor: "a for loop (D has no loops)",
+    py.While: "a while loop (D has no loops)",
+    py.Return: "return (a clause runs to its end)",
+    py.With: "with",
+    py.AsyncWith: "with",
+    py.Try: "try",
+    py.Raise: "raise",
+    py.FunctionDef: "a nested function",
+    py.AsyncFunctionDef: "a nested function",
+    py.ClassDef: "a class",
+    py.Global: "global",
+    py.Nonlocal: "nonlocal",
+    py.Import: "import",
+    py.ImportFrom: "import",
+    py.Assert: "assert",
+    py.Match: "match",
+    py.Break: "break",
+    py.Continue: "continue",
 }
 
 
@@ -251,10 +285,14 @@ class _Compiler:
                 return py.parse(self.text, filename=self.filename)
         except SyntaxError as err:
             span = A.Span(self.filename, err.lineno or 1, err.offset or 1)
-            self.diagnostics.append(Diagnostic("PY_SYNTAX", f"Python syntax error: {err.msg}", span))
+            self.diagnostics.append(
+                Diagnostic("PY_SYNTAX", f"Python syntax error: {err.msg}", span)
+            )
         except (ValueError, RecursionError, MemoryError) as err:
             self.diagnostics.append(
-                Diagnostic("PY_SYNTAX", f"cannot parse as Python: {err}", A.Span(self.filename, 1, 1))
+                Diagnostic(
+                    "PY_SYNTAX", f"cannot parse as Python: {err}", A.Span(self.filename, 1, 1)
+                )
             )
         self._fail_if_errors()
         raise AssertionError("unreachable")
@@ -310,10 +348,16 @@ class _Compiler:
         if isinstance(node, py.ImportFrom):
             self._import(node)
         elif isinstance(node, py.Import):
-            self._fail("PY_IMPORT", f"a script imports only with `from {API_MODULE} import ...`", node)
+            self._fail(
+                "PY_IMPORT", f"a script imports only with `from {API_MODULE} import ...`", node
+            )
         elif isinstance(node, (py.Assign, py.AnnAssign)):
             self._module_assign(node)
-        elif isinstance(node, py.Expr) and isinstance(node.value, py.Call) and self._api_call_name(node.value) == "options":
+        elif (
+            isinstance(node, py.Expr)
+            and isinstance(node.value, py.Call)
+            and self._api_call_name(node.value) == "options"
+        ):
             self._options(node.value)
         elif isinstance(node, py.FunctionDef):
             self.functions.append(node)
@@ -338,7 +382,11 @@ class _Compiler:
         if node.module == "__future__" and node.level == 0:
             return
         if node.module != API_MODULE or node.level != 0:
-            self._fail("PY_IMPORT", f"a script imports only from {API_MODULE}, not {node.module or '.'}", node)
+            self._fail(
+                "PY_IMPORT",
+                f"a script imports only from {API_MODULE}, not {node.module or '.'}",
+                node,
+            )
         for alias in node.names:
             if alias.name == "*":
                 continue  # every api name resolves anyway (see _api_name)
@@ -349,7 +397,9 @@ class _Compiler:
     def _module_assign(self, node: py.Assign | py.AnnAssign) -> None:
         targets = node.targets if isinstance(node, py.Assign) else [node.target]
         if len(targets) != 1 or not isinstance(targets[0], py.Name) or node.value is None:
-            self._fail("PY_UNSUPPORTED", "a module-level assignment binds one name to a declaration", node)
+            self._fail(
+                "PY_UNSUPPORTED", "a module-level assignment binds one name to a declaration", node
+            )
         name = targets[0].id  # type: ignore[union-attr]
         value = node.value
         assert value is not None
@@ -359,7 +409,11 @@ class _Compiler:
             return
         called = self._api_call_name(value) if isinstance(value, py.Call) else None
         if called in ("aggregation", "assoc_array", "variable") and not _d_reads_name(called, name):
-            self._fail("PY_DECL", f"`{name}` is a reserved word or type name in D: choose another name", targets[0])
+            self._fail(
+                "PY_DECL",
+                f"`{name}` is a reserved word or type name in D: choose another name",
+                targets[0],
+            )
         if called == "aggregation":
             self._declare(name, _Symbol("aggregation"), node)
             self.aggregations[name] = self._aggregation(name, value)  # type: ignore[arg-type]
@@ -403,7 +457,9 @@ class _Compiler:
         found: dict[str, py.expr] = {}
         for keyword in call.keywords:
             if keyword.arg is None or keyword.arg not in allowed:
-                self._fail("PY_DECL", f"{what}() takes only {', '.join(allowed)} as keywords", keyword)
+                self._fail(
+                    "PY_DECL", f"{what}() takes only {', '.join(allowed)} as keywords", keyword
+                )
             found[keyword.arg] = keyword.value  # type: ignore[index]
         return found
 
@@ -415,7 +471,9 @@ class _Compiler:
         given.update(self._keywords(call, names, "aggregation"))
         units = self._literal(given["units"], "units") if "units" in given else None
         if units is not None and units not in UNITS:
-            self._fail("PY_DECL", f"units must be one of {', '.join(UNITS)}, not {units!r}", given["units"])
+            self._fail(
+                "PY_DECL", f"units must be one of {', '.join(UNITS)}, not {units!r}", given["units"]
+            )
         labels = self._literal(given["labels"], "labels") if "labels" in given else None
         if labels is not None:
             if not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) for x in labels):
@@ -435,7 +493,11 @@ class _Compiler:
         kind_node = given.get("type")
         kind = self._param_type(kind_node) if kind_node is not None else None
         if kind is None:
-            self._fail("PY_PARAM", "param() needs a type: int, str, Duration or Identifier", kind_node or call)
+            self._fail(
+                "PY_PARAM",
+                "param() needs a type: int, str, Duration or Identifier",
+                kind_node or call,
+            )
         default: int | str | None = None
         if "default" in given and not _is_none(given["default"]):
             raw = self._literal(given["default"], "a parameter's default")
@@ -473,7 +535,9 @@ class _Compiler:
 
     def _options(self, call: py.Call) -> None:
         if call.args:
-            self._fail("PY_DECL", "options() takes keywords: options(quiet=True, bufsize=\"4m\")", call)
+            self._fail(
+                "PY_DECL", 'options() takes keywords: options(quiet=True, bufsize="4m")', call
+            )
         for keyword in call.keywords:
             if keyword.arg is None:
                 self._fail("PY_DECL", "options() takes keywords", keyword)
@@ -481,20 +545,36 @@ class _Compiler:
             words = ["D", "option"]
             if value is True:
                 words.append(keyword.arg)  # type: ignore[arg-type]
-            elif isinstance(value, (int, str)) and not isinstance(value, bool) and OPTION_VALUE_RE.fullmatch(str(value)):
+            elif (
+                isinstance(value, (int, str))
+                and not isinstance(value, bool)
+                and OPTION_VALUE_RE.fullmatch(str(value))
+            ):
                 words.append(f"{keyword.arg}={value}")
             else:
-                self._fail("PY_DECL", "an option's value is True, a number or a word such as \"4m\"", keyword.value)
+                self._fail(
+                    "PY_DECL",
+                    'an option\'s value is True, a number or a word such as "4m"',
+                    keyword.value,
+                )
                 continue
             self.pragmas.append(A.Pragma(words, span=self._span(keyword)))
 
     def _meta(self, node: py.expr) -> dict[str, Any]:
-        if isinstance(node, py.Call) and isinstance(node.func, py.Name) and node.func.id == "dict" and not node.args:
+        if (
+            isinstance(node, py.Call)
+            and isinstance(node.func, py.Name)
+            and node.func.id == "dict"
+            and not node.args
+        ):
             items = {}
             for keyword in node.keywords:
                 if keyword.arg is None:
                     self._fail("PY_META", "META = dict(name=..., ...) with keywords only", keyword)
-                items[keyword.arg] = (self._literal(keyword.value, f"META {keyword.arg}"), keyword.value)
+                items[keyword.arg] = (
+                    self._literal(keyword.value, f"META {keyword.arg}"),
+                    keyword.value,
+                )
         elif isinstance(node, py.Dict):
             items = {}
             for key_node, value_node in zip(node.keys, node.values):
@@ -507,7 +587,9 @@ class _Compiler:
         meta: dict[str, Any] = {}
         for key, (value, where) in items.items():
             if key not in META_KEYS:
-                self._fail("PY_META", f"unknown META key {key!r} (known: {', '.join(META_KEYS)})", where)
+                self._fail(
+                    "PY_META", f"unknown META key {key!r} (known: {', '.join(META_KEYS)})", where
+                )
             problem = _meta_problem(key, value)
             if problem:
                 self._fail("PY_META", f"META {key}: {problem}", where)
@@ -523,13 +605,21 @@ class _Compiler:
         for key in ("units", "labels"):
             for agg in meta.get(key, {}):
                 if agg not in self.aggregations:
-                    self._error("PY_META", f"META {key} names `{agg}`, which is not an aggregation", self.meta_node)
+                    self._error(
+                        "PY_META",
+                        f"META {key} names `{agg}`, which is not an aggregation",
+                        self.meta_node,
+                    )
         for agg, unit in meta.get("units", {}).items():
             info = self.aggregations.get(agg)
             if info is None:
                 continue
             if info.units not in (None, unit):
-                self._error("PY_META", f"`{agg}` has units {info.units!r} and META says {unit!r}", self.meta_node)
+                self._error(
+                    "PY_META",
+                    f"`{agg}` has units {info.units!r} and META says {unit!r}",
+                    self.meta_node,
+                )
             info.units = unit
         for agg, labels in meta.get("labels", {}).items():
             if agg in self.aggregations:
@@ -544,7 +634,9 @@ class _Compiler:
         for name in defines:
             if name not in declared:
                 known = ", ".join(declared) or "none"
-                raise UsageError(f"-D {name}: {self.filename} has no parameter `{name}` (parameters: {known})")
+                raise UsageError(
+                    f"-D {name}: {self.filename} has no parameter `{name}` (parameters: {known})"
+                )
         values: dict[str, int | str] = {}
         for spec in self.params:
             if spec.name in defines:
@@ -592,9 +684,17 @@ class _Compiler:
             return None
         args = function.args
         if args.args or args.posonlyargs or args.kwonlyargs or args.vararg or args.kwarg:
-            self._error("PY_UNSUPPORTED", "a probe function takes no arguments", function.args.args[0] if args.args else function)
+            self._error(
+                "PY_UNSUPPORTED",
+                "a probe function takes no arguments",
+                function.args.args[0] if args.args else function,
+            )
         if function.returns is not None and not _is_none(function.returns):
-            self._error("PY_UNSUPPORTED", "a probe function returns nothing: `-> None` or no annotation", function.returns)
+            self._error(
+                "PY_UNSUPPORTED",
+                "a probe function returns nothing: `-> None` or no annotation",
+                function.returns,
+            )
         body = list(function.body)
         if body and _is_docstring(body[0]):
             body = body[1:]
@@ -603,11 +703,15 @@ class _Compiler:
 
     def _decorator(self, function: py.FunctionDef) -> tuple[list[A.ProbeDesc], A.Expr | None]:
         probe_calls = [
-            d for d in function.decorator_list if isinstance(d, py.Call) and self._api_call_name(d) == "probe"
+            d
+            for d in function.decorator_list
+            if isinstance(d, py.Call) and self._api_call_name(d) == "probe"
         ]
         others = [d for d in function.decorator_list if d not in probe_calls]
         if others:
-            self._fail("PY_UNSUPPORTED", "the only decorator a script knows is @probe(...)", others[0])
+            self._fail(
+                "PY_UNSUPPORTED", "the only decorator a script knows is @probe(...)", others[0]
+            )
         if not probe_calls:
             self._fail(
                 "PY_UNSUPPORTED",
@@ -615,7 +719,11 @@ class _Compiler:
                 function,
             )
         if len(probe_calls) > 1:
-            self._fail("PY_UNSUPPORTED", "one @probe(...) per function; list several descriptions in it", probe_calls[1])
+            self._fail(
+                "PY_UNSUPPORTED",
+                "one @probe(...) per function; list several descriptions in it",
+                probe_calls[1],
+            )
         call = probe_calls[0]
         if not call.args:
             self._fail("PY_PROBE", "@probe needs at least one probe description", call)
@@ -626,24 +734,43 @@ class _Compiler:
                 self._fail("PY_PROBE", "@probe takes probe descriptions and when=", keyword)
             condition = keyword.value
             if isinstance(condition, py.Lambda):
-                if condition.args.args or condition.args.vararg or condition.args.kwonlyargs or condition.args.kwarg:
-                    self._fail("PY_PROBE", "the predicate lambda takes no arguments: when=lambda: ...", condition)
+                if (
+                    condition.args.args
+                    or condition.args.vararg
+                    or condition.args.kwonlyargs
+                    or condition.args.kwarg
+                ):
+                    self._fail(
+                        "PY_PROBE",
+                        "the predicate lambda takes no arguments: when=lambda: ...",
+                        condition,
+                    )
                 condition = condition.body
             predicate = self._expr(condition)
         return probes, predicate
 
     def _probe_desc(self, node: py.expr) -> A.ProbeDesc:
         if not (isinstance(node, py.Constant) and isinstance(node.value, str)):
-            self._fail("PY_PROBE", "a probe description is a string such as \"syscall::read:entry\"", node)
+            self._fail(
+                "PY_PROBE", 'a probe description is a string such as "syscall::read:entry"', node
+            )
         text = re.sub(r"\{([^{}]*)\}", lambda m: self._placeholder(m.group(1), node), node.value)  # type: ignore[union-attr]
         if not text or not PROBE_DESC_RE.fullmatch(text) or not _d_reads_probe(text):
-            self._fail("PY_PROBE", f"{text!r} is not a probe description (provider:module:function:name)", node)
+            self._fail(
+                "PY_PROBE",
+                f"{text!r} is not a probe description (provider:module:function:name)",
+                node,
+            )
         return A.ProbeDesc(text, span=self._span(node))
 
     def _placeholder(self, name: str, node: py.expr) -> str:
         symbol = self.symbols.get(name)
         if symbol is None or symbol.kind not in ("param", "const"):
-            self._fail("PY_PROBE", f"{{{name}}} in a probe description must name a parameter or constant", node)
+            self._fail(
+                "PY_PROBE",
+                f"{{{name}}} in a probe description must name a parameter or constant",
+                node,
+            )
         value = symbol.value  # type: ignore[union-attr]
         kind = next((p.type for p in self.params if p.name == name), None)
         if kind == "duration":
@@ -675,13 +802,19 @@ class _Compiler:
             if _is_docstring(node):
                 return []  # a string on its own is a comment
             if not isinstance(node.value, py.Call):
-                self._fail("PY_UNSUPPORTED", "this expression has no effect; a statement is an assignment or a call", node)
+                self._fail(
+                    "PY_UNSUPPORTED",
+                    "this expression has no effect; a statement is an assignment or a call",
+                    node,
+                )
             return [A.ExprStmt(self._expr(node.value), span=span)]
         if isinstance(node, py.Assign):
             return [self._assign(node.targets, node.value, node)]
         if isinstance(node, py.AnnAssign):
             if node.value is None:
-                self._fail("PY_UNSUPPORTED", "a declaration without a value means nothing in D", node)
+                self._fail(
+                    "PY_UNSUPPORTED", "a declaration without a value means nothing in D", node
+                )
             return [self._assign([node.target], node.value, node)]  # type: ignore[list-item]
         if isinstance(node, py.AugAssign):
             return [self._aug_assign(node)]
@@ -693,7 +826,11 @@ class _Compiler:
         if isinstance(node, py.Global):
             for name in node.names:
                 if self.symbols.get(name, _Symbol("")).kind != "global":
-                    self._fail("PY_ASSIGN", f"`{name}` is not declared at module level as `{name} = variable()`", node)
+                    self._fail(
+                        "PY_ASSIGN",
+                        f"`{name}` is not declared at module level as `{name} = variable()`",
+                        node,
+                    )
                 self.declared_global.add(name)
             return []
         what = _STATEMENT_NAMES.get(type(node), type(node).__name__)
@@ -720,7 +857,9 @@ class _Compiler:
             value = A.Assign("=", self._target(target), value, span=span)
         return A.ExprStmt(value, span=span)
 
-    def _agg_stmt(self, name: str, target: py.Subscript, value: py.expr, span: A.Span | None) -> A.Stmt:
+    def _agg_stmt(
+        self, name: str, target: py.Subscript, value: py.expr, span: A.Span | None
+    ) -> A.Stmt:
         keys = self._keys(target.slice, empty_ok=True)
         func = self._api_call_name(value) if isinstance(value, py.Call) else None
         if func not in api.AGGREGATING_FUNCTIONS:
@@ -739,7 +878,11 @@ class _Compiler:
     def _keys(self, index: py.expr, empty_ok: bool = False) -> list[A.Expr]:
         if isinstance(index, py.Tuple):
             if not index.elts and not empty_ok:
-                self._fail("PY_UNSUPPORTED", "an empty index `[()]` is only for aggregations without keys", index)
+                self._fail(
+                    "PY_UNSUPPORTED",
+                    "an empty index `[()]` is only for aggregations without keys",
+                    index,
+                )
             return [self._expr(e) for e in index.elts]
         if isinstance(index, py.Slice):
             self._fail("PY_UNSUPPORTED", "slices are not D", index)
@@ -753,7 +896,10 @@ class _Compiler:
             symbol = self.symbols.get(target.value.id)
             if symbol is not None and symbol.kind == "array":
                 return self._expr(target)
-        if isinstance(target, py.Name) and self.symbols.get(target.id, _Symbol("")).kind == "global":
+        if (
+            isinstance(target, py.Name)
+            and self.symbols.get(target.id, _Symbol("")).kind == "global"
+        ):
             if target.id not in self.declared_global:
                 self._fail(
                     "PY_ASSIGN",
@@ -769,8 +915,16 @@ class _Compiler:
                 target,
             )
         if self._aggregation_target(target) is not None:
-            self._fail("PY_AGG", "an aggregation takes `=` with an aggregating function, e.g. count()", target)
-        self._fail("PY_ASSIGN", "a script assigns only self.x, this.x, variables and assoc_array elements", target)
+            self._fail(
+                "PY_AGG",
+                "an aggregation takes `=` with an aggregating function, e.g. count()",
+                target,
+            )
+        self._fail(
+            "PY_ASSIGN",
+            "a script assigns only self.x, this.x, variables and assoc_array elements",
+            target,
+        )
         raise AssertionError("unreachable")
 
     def _aug_assign(self, node: py.AugAssign) -> A.Stmt:
@@ -778,7 +932,9 @@ class _Compiler:
         if op is None:
             self._fail("PY_UNSUPPORTED", f"operator {type(node.op).__name__} is not D", node)
         if self._aggregation_target(node.target) is not None:
-            self._fail("PY_AGG", "aggregations take `agg[keys] = count()` or `= sum(x)`, not `+=`", node)
+            self._fail(
+                "PY_AGG", "aggregations take `agg[keys] = count()` or `= sum(x)`, not `+=`", node
+            )
         target = self._target(node.target)
         span = self._span(node)
         return A.ExprStmt(A.Assign(op + "=", target, self._expr(node.value), span=span), span=span)  # type: ignore[operator]
@@ -786,11 +942,14 @@ class _Compiler:
     def _delete(self, target: py.expr) -> A.Stmt:
         """``del self.ts`` frees the variable: D does it by assigning zero."""
         if self._aggregation_target(target) is not None or (
-            isinstance(target, py.Name) and self.symbols.get(target.id, _Symbol("")).kind == "aggregation"
+            isinstance(target, py.Name)
+            and self.symbols.get(target.id, _Symbol("")).kind == "aggregation"
         ):
             self._fail("PY_AGG", "clear(agg) or trunc(agg) empties an aggregation, not del", target)
         span = self._span(target)
-        return A.ExprStmt(A.Assign("=", self._target(target), A.IntLit("0", span=span), span=span), span=span)
+        return A.ExprStmt(
+            A.Assign("=", self._target(target), A.IntLit("0", span=span), span=span), span=span
+        )
 
     # ------------------------------------------------------------------ expressions
 
@@ -804,7 +963,9 @@ class _Compiler:
     def _expr(self, node: py.expr) -> A.Expr:
         method = getattr(self, "_expr_" + type(node).__name__, None)
         if method is None:
-            self._fail("PY_UNSUPPORTED", f"{_describe(node)} is not supported in a D expression", node)
+            self._fail(
+                "PY_UNSUPPORTED", f"{_describe(node)} is not supported in a D expression", node
+            )
         try:
             return method(node)  # type: ignore[misc]
         except RecursionError:
@@ -850,7 +1011,9 @@ class _Compiler:
                 node,
             )
         if symbol is not None and symbol.kind == "array":
-            self._fail("PY_ASSIGN", f"`{node.id}` is an associative array: index it, {node.id}[key]", node)
+            self._fail(
+                "PY_ASSIGN", f"`{node.id}` is an associative array: index it, {node.id}[key]", node
+            )
         if symbol is not None and symbol.kind == "global":
             return A.Ident(node.id, span=span)
         resolved = self._api_name(node.id)
@@ -875,7 +1038,9 @@ class _Compiler:
     def _expr_Attribute(self, node: py.Attribute) -> A.Expr:
         span = self._span(node)
         if not D_NAME_RE.fullmatch(node.attr):
-            self._fail("PY_NAME", f"`{node.attr}` is not a D name (ASCII letters, digits and _)", node)
+            self._fail(
+                "PY_NAME", f"`{node.attr}` is not a D name (ASCII letters, digits and _)", node
+            )
         scope = self._scope_of(node)
         if scope == "self":
             return A.ThreadVar(node.attr, span=span)
@@ -893,7 +1058,9 @@ class _Compiler:
         if isinstance(node.value, py.Name):
             symbol = self.symbols.get(node.value.id)
             if symbol is not None and symbol.kind == "aggregation":
-                self._fail("PY_AGG", f"`{node.value.id}` is an aggregation: D cannot read its values", node)
+                self._fail(
+                    "PY_AGG", f"`{node.value.id}` is an aggregation: D cannot read its values", node
+                )
             if symbol is not None and symbol.kind == "array":
                 base: A.Expr = A.Ident(node.value.id, span=self._span(node.value))
                 return A.Index(base, self._keys(node.slice), span=self._span(node))
@@ -906,7 +1073,11 @@ class _Compiler:
         return A.Binary(op, self._expr(node.left), self._expr(node.right), span=self._span(node))  # type: ignore[arg-type]
 
     def _expr_UnaryOp(self, node: py.UnaryOp) -> A.Expr:
-        if isinstance(node.op, py.USub) and isinstance(node.operand, py.Constant) and isinstance(node.operand.value, int):
+        if (
+            isinstance(node.op, py.USub)
+            and isinstance(node.operand, py.Constant)
+            and isinstance(node.operand.value, int)
+        ):
             return self._literal_expr(-node.operand.value, node)
         return A.Unary(_UNARY_OPS[type(node.op)], self._expr(node.operand), span=self._span(node))
 
@@ -925,7 +1096,9 @@ class _Compiler:
             symbol = _COMPARE_OPS.get(type(op))
             if symbol is None:
                 self._fail("PY_UNSUPPORTED", f"`{_compare_name(op)}` is not D: use == or !=", node)
-            parts.append(A.Binary(symbol, self._expr(left), self._expr(right), span=self._span(node)))  # type: ignore[arg-type]
+            parts.append(
+                A.Binary(symbol, self._expr(left), self._expr(right), span=self._span(node))
+            )  # type: ignore[arg-type]
             left = right
         result = parts[0]
         for part in parts[1:]:
@@ -933,10 +1106,15 @@ class _Compiler:
         return result
 
     def _expr_IfExp(self, node: py.IfExp) -> A.Expr:
-        return A.Ternary(self._expr(node.test), self._expr(node.body), self._expr(node.orelse), span=self._span(node))
+        return A.Ternary(
+            self._expr(node.test),
+            self._expr(node.body),
+            self._expr(node.orelse),
+            span=self._span(node),
+        )
 
     def _expr_JoinedStr(self, node: py.JoinedStr) -> A.Expr:
-        self._fail("PY_UNSUPPORTED", "f-strings are not D: use printf(\"%s %d\\n\", ...)", node)
+        self._fail("PY_UNSUPPORTED", 'f-strings are not D: use printf("%s %d\\n", ...)', node)
         raise AssertionError("unreachable")
 
     def _expr_Call(self, node: py.Call) -> A.Expr:
@@ -954,7 +1132,11 @@ class _Compiler:
         if node.keywords:
             self._fail("PY_CALL", f"{name}() takes positional arguments only", node.keywords[0])
         if name in api.AGGREGATING_FUNCTIONS:
-            self._fail("PY_AGG", f"{name}() is an aggregating function: write agg[keys] = {name}(...)", node)
+            self._fail(
+                "PY_AGG",
+                f"{name}() is an aggregating function: write agg[keys] = {name}(...)",
+                node,
+            )
         if name in api.OPERATORS:
             return self._operator(name, node)  # type: ignore[arg-type]
         if name not in api.FUNCTIONS:
@@ -973,15 +1155,21 @@ class _Compiler:
         span = self._span(node)
         arity = {"cast": 2, "dot": 2, "deref": 1, "stringof": 1}[name]
         if len(node.args) != arity:
-            self._fail("PY_CALL", f"{name}() takes {arity} argument{'s' if arity > 1 else ''}", node)
+            self._fail(
+                "PY_CALL", f"{name}() takes {arity} argument{'s' if arity > 1 else ''}", node
+            )
         if name == "deref":
             return A.Unary("*", self._expr(node.args[0]), span=span)
         if name == "stringof":
             return A.StringOf(self._expr(node.args[0]), span=span)
         if name == "dot":
             member = node.args[1]
-            if not (isinstance(member, py.Constant) and isinstance(member.value, str) and D_NAME_RE.fullmatch(member.value)):
-                self._fail("PY_CALL", "dot(value, \"member\") names the member as a string", member)
+            if not (
+                isinstance(member, py.Constant)
+                and isinstance(member.value, str)
+                and D_NAME_RE.fullmatch(member.value)
+            ):
+                self._fail("PY_CALL", 'dot(value, "member") names the member as a string', member)
             return A.Member(self._expr(node.args[0]), ".", member.value, span=span)  # type: ignore[union-attr]
         type_node = node.args[0]
         type_name = self._cast_type(type_node)
@@ -991,7 +1179,11 @@ class _Compiler:
         text = node.value if isinstance(node, py.Constant) and isinstance(node.value, str) else None
         match = CAST_TYPE_RE.fullmatch(text or "")
         if text is None or match is None:
-            self._fail("PY_CALL", "cast(\"type\", value) names a C type such as \"int\" or \"struct file *\"", node)
+            self._fail(
+                "PY_CALL",
+                'cast("type", value) names a C type such as "int" or "struct file *"',
+                node,
+            )
         keyword, words, stars = match.groups()  # type: ignore[union-attr]
         words = " ".join(words.split())
         span = self._span(node)
@@ -1021,7 +1213,11 @@ def _d_reads_probe(text: str) -> bool:
     except DiagnosticError:
         return False
     clauses = program.clauses
-    return len(program.items) == 1 and len(clauses) == 1 and [p.text for p in clauses[0].probes] == [text]
+    return (
+        len(program.items) == 1
+        and len(clauses) == 1
+        and [p.text for p in clauses[0].probes] == [text]
+    )
 
 
 def _d_reads_name(kind: str, name: str) -> bool:
@@ -1046,14 +1242,22 @@ def _d_reads_name(kind: str, name: str) -> bool:
         return False
     if isinstance(body[0], A.AggStmt):
         return body[0].name == name
-    target = body[0].expr.target if isinstance(body[0], A.ExprStmt) and isinstance(body[0].expr, A.Assign) else None
+    target = (
+        body[0].expr.target
+        if isinstance(body[0], A.ExprStmt) and isinstance(body[0].expr, A.Assign)
+        else None
+    )
     if isinstance(target, A.Index):
         target = target.base
     return isinstance(target, A.Ident) and target.name == name
 
 
 def _is_docstring(node: py.stmt) -> bool:
-    return isinstance(node, py.Expr) and isinstance(node.value, py.Constant) and isinstance(node.value.value, str)
+    return (
+        isinstance(node, py.Expr)
+        and isinstance(node.value, py.Constant)
+        and isinstance(node.value.value, str)
+    )
 
 
 def _is_none(node: py.expr) -> bool:
@@ -1074,11 +1278,22 @@ def _is_main_guard(node: py.If) -> bool:
 
 def _describe(node: py.AST) -> str:
     names = {
-        "ListComp": "a list comprehension", "SetComp": "a set comprehension",
-        "DictComp": "a dict comprehension", "GeneratorExp": "a generator expression",
-        "Lambda": "a lambda", "List": "a list", "Tuple": "a tuple", "Dict": "a dict", "Set": "a set",
-        "Await": "await", "Yield": "yield", "YieldFrom": "yield from", "NamedExpr": "`:=`",
-        "Starred": "`*`", "Slice": "a slice", "FormattedValue": "an f-string",
+        "ListComp": "a list comprehension",
+        "SetComp": "a set comprehension",
+        "DictComp": "a dict comprehension",
+        "GeneratorExp": "a generator expression",
+        "Lambda": "a lambda",
+        "List": "a list",
+        "Tuple": "a tuple",
+        "Dict": "a dict",
+        "Set": "a set",
+        "Await": "await",
+        "Yield": "yield",
+        "YieldFrom": "yield from",
+        "NamedExpr": "`:=`",
+        "Starred": "`*`",
+        "Slice": "a slice",
+        "FormattedValue": "an f-string",
     }
     return names.get(type(node).__name__, type(node).__name__)
 
@@ -1097,7 +1312,9 @@ def _meta_problem(key: str, value: Any) -> str | None:
         return f"units must be {', '.join(UNITS)}, not {bad[0]!r}" if bad else None
     if key == "labels":
         ok = isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v)
+            isinstance(k, str)
+            and isinstance(v, (list, tuple))
+            and all(isinstance(x, str) for x in v)
             for k, v in value.items()
         )
         return None if ok else "must map aggregation names to lists of label names"
