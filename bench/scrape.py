@@ -69,7 +69,9 @@ def serve(series: int, histograms: int, interval: float) -> None:
             )
             seq += 1
 
-    sys.setswitchinterval(0.001)  # as `dtscope export` does
+    from dtscope.commands.export import tune_process
+
+    tune_process()  # the process settings of `dtscope export`
     metrics = ScriptMetrics("bench", series_limit=max(series, 1))
     exposition = Exposition([metrics])
 

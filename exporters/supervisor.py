@@ -37,6 +37,7 @@ class Supervisor(threading.Thread):
         stable_after: float = 60.0,
         log: Callable[[str], None] | None = None,
         fatal: tuple[type[BaseException], ...] = (),
+        restart: bool = True,
     ):
         super().__init__(name=f"dtscope-export-{metrics.script}", daemon=True)
         self.metrics = metrics
@@ -51,6 +52,8 @@ class Supervisor(threading.Thread):
         # (no tracer binary, no privileges): retrying cannot help, the user must act.
         self.fatal_errors = fatal
         self.fatal: BaseException | None = None
+        # False for a replayed run: when it ends, its values stay served and up stays 0.
+        self.restart = restart
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
@@ -67,6 +70,9 @@ class Supervisor(threading.Thread):
             error = self._run_once()
             self.metrics.set_up(False)
             if self.stopping:
+                break
+            if not self.restart:
+                self.log(f"script {self.metrics.script}: {error}; not restarting (a replay)")
                 break
             if time.monotonic() - started >= self.stable_after:
                 delay = self.backoff_initial

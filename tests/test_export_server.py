@@ -650,3 +650,55 @@ def test_grafana_dashboard_queries_are_valid_promql(tmp_path):
         [promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_export_replays_a_saved_run_once_and_keeps_serving_it(tmp_path):
+    """A .jsonl run needs no tracer (and no root): counted once, never restarted."""
+    import signal
+    import socket
+
+    from dtscope.collectors.model import write_jsonl
+
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    runs = []
+    for seq, value in enumerate((3, 4, 5)):
+        s = snapshot(seq, value)
+        s.time = start + dt.timedelta(seconds=0.1 * seq)
+        runs.append(s)
+    path = tmp_path / "saved.jsonl"
+    with open(path, "w") as fh:
+        write_jsonl(runs, fh)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dtscope", "export", str(path), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        body = b""
+        while time.monotonic() < deadline:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+            except OSError:
+                body = b""
+            if b'dtscope_snapshots_total{script="saved"} 3.0' in body:
+                break
+            time.sleep(0.1)
+        time.sleep(1)  # a restart, if there were one, would count the run again
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        assert b'dtscope_saved_calls_total{execname="bash"} 12.0' in body
+        assert b'dtscope_saved_lat_seconds_bucket{execname="bash",le="2.047e-06"} 3.0' in body
+        assert b'dtscope_up{script="saved"} 0.0' in body
+        assert b'dtscope_tracer_restarts_total{script="saved"} 0.0' in body
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    _, err = proc.communicate()
+    assert "Traceback" not in err

@@ -234,19 +234,27 @@ def load_scripts(settings: ExportSettings) -> list[Any]:
 def snapshot_source(script: Any, backend: str, interval: float):
     """A function that starts the script's tracer and returns its snapshot stream."""
     from dtscope.collectors.base import RunOptions
+    from dtscope.collectors.session import run_stream
 
     def start():
-        options = RunOptions(interval=interval)
-        try:
-            from dtscope.collectors.session import run_stream
-        except ImportError:  # before the session helper: the bpftrace backend directly
-            from dtscope.collectors.bpftrace import BpftraceBackend
-
-            tracer = BpftraceBackend()
-            return tracer.stream(tracer.prepare(script.program, options), options)
+        # printf()/trace() output of a script has nowhere to go in a service
+        options = RunOptions(interval=interval, on_output=lambda line: None)
         return run_stream(script, backend, options)
 
     return start
+
+
+def tune_process() -> None:
+    """Process-wide settings for serving scrapes while big snapshots arrive.
+
+    Scrapes wait on the GIL while a snapshot is folded in; a 1 ms switch interval
+    (5 ms by default) cuts that wait (bench/scrape.py: p99 74 ms -> 36 ms at 10,000
+    series). Snapshots allocate many short-lived rows with no cycles: collect rarely.
+    """
+    from dtscope.collectors.session import tune_gc_for_streaming
+
+    sys.setswitchinterval(0.001)
+    tune_gc_for_streaming()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -275,6 +283,8 @@ def run(args: argparse.Namespace) -> int:
             snapshot_source(s, settings.backend, settings.interval),
             on_snapshot=exposition.refresh,  # render once per snapshot, not per scrape
             fatal=(TracerNotFound, TracerPermissionError),
+            # a saved run replayed twice would count everything twice
+            restart=getattr(s, "kind", None) != "replay",
         )
         for m, s in zip(metrics, scripts)
     ]
@@ -283,9 +293,7 @@ def run(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_signal)
-    # Scrapes wait on the GIL while a snapshot is folded in; a shorter switch interval
-    # (5 ms by default) cuts that wait (bench/scrape.py: p99 74 ms -> 36 ms at 10,000 series).
-    sys.setswitchinterval(0.001)
+    tune_process()
     server.start()
     print(
         f"dtscope export: serving {len(scripts)} script(s) ({', '.join(m.script for m in metrics)}) "
