@@ -62,7 +62,9 @@ def test_examples_are_lint_clean():
         pytest.skip("ruff is not installed")
     result = subprocess.run(
         [ruff, "check", "--no-cache", "--select", "E,F,W,I", *map(str, SCRIPTS)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -78,7 +80,10 @@ def test_example_metadata_comes_from_docstring_and_declarations():
 
 def test_example_parameters_change_the_program():
     compiled = compile_file(str(EXAMPLES / "profile_stacks.py"), {"hz": "99"})
-    assert [p.text for c in compiled.program.clauses for p in c.probes] == ["profile-99", "profile-99"]
+    assert [p.text for c in compiled.program.clauses for p in c.probes] == [
+        "profile-99",
+        "profile-99",
+    ]
     compiled = compile_file(str(EXAMPLES / "cpu_by_zone.py"), {"interval": "500ms"})
     assert compiled.program.clauses[1].probes[0].text == "tick-500ms"
 
@@ -104,7 +109,11 @@ def test_guide_lists_every_example():
 
 def test_guide_side_by_side_blocks_are_the_example_files():
     text = GUIDE.read_text()
-    shown = re.findall(r"`examples/(\w+)\.py`:\n\n```python\n(.*?)```\n\ncompiles to\n\n```d\n(.*?)```", text, re.DOTALL)
+    shown = re.findall(
+        r"`examples/(\w+)\.py`:\n\n```python\n(.*?)```\n\ncompiles to\n\n```d\n(.*?)```",
+        text,
+        re.DOTALL,
+    )
     assert len(shown) >= 3
     for stem, python, d in shown:
         assert python == (EXAMPLES / f"{stem}.py").read_text()
@@ -142,7 +151,10 @@ def test_examples_that_lower_are_accepted_by_bpftrace(tmp_path):
         source.write_text(lower(compiled.program).text)
         result = subprocess.run(
             ["bpftrace", "--emit-elf", str(tmp_path / f"{stem}.elf"), str(source)],
-            capture_output=True, text=True, check=False, timeout=60,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
         )
         assert result.returncode == 0, f"{stem}:\n{result.stderr}"
 
@@ -165,11 +177,19 @@ def test_syscalls_in_zone_counts_exactly_one_cgroups_calls(tmp_path, dtscope_cli
         workload = tmp_path / "getppid.py"
         workload.write_text("import os\nfor _ in range(777):\n    os.getppid()\n")
         wrapper = tmp_path / "in_cgroup.sh"
-        wrapper.write_text(f"echo $$ > {cgroup}/cgroup.procs\nexec {sys.executable} -I -S {workload}\n")
+        wrapper.write_text(
+            f"echo $$ > {cgroup}/cgroup.procs\nexec {sys.executable} -I -S {workload}\n"
+        )
         out = tmp_path / "run.jsonl"
         code, _, err = dtscope_cli(
-            "run", str(EXAMPLES / "syscalls_in_zone.py"), "-D", f"zone=/{cgroup.name}",
-            "-c", f"/bin/sh {wrapper}", "-o", str(out),
+            "run",
+            str(EXAMPLES / "syscalls_in_zone.py"),
+            "-D",
+            f"zone=/{cgroup.name}",
+            "-c",
+            f"/bin/sh {wrapper}",
+            "-o",
+            str(out),
         )
         assert code == 0, err
         rows = [json.loads(line) for line in out.read_text().splitlines()]

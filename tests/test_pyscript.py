@@ -47,7 +47,9 @@ BODY_LINE = HEADER.count("\n") + 1  # the line of the first body statement
 
 
 def compile_body(body: str, filename: str = "script.py", defines=None):
-    return compile_source(HEADER + textwrap.indent(textwrap.dedent(body), "    "), filename, defines)
+    return compile_source(
+        HEADER + textwrap.indent(textwrap.dedent(body), "    "), filename, defines
+    )
 
 
 def body_d(body: str) -> str:
@@ -88,8 +90,14 @@ TRANSLATIONS = [
     ("self.flag = True", "self->flag = 1;"),
     ("self.p = curpsinfo.pr_psargs", "self->p = curpsinfo->pr_psargs;"),
     ("this.d = args[1].dev_statname", "this->d = args[1]->dev_statname;"),
-    ("this.z = curthread.t_procp.p_zone.zone_name", "this->z = curthread->t_procp->p_zone->zone_name;"),
-    ('this.u = dot(curthread.t_procp.p_user, "u_comm")', "this->u = curthread->t_procp->p_user.u_comm;"),
+    (
+        "this.z = curthread.t_procp.p_zone.zone_name",
+        "this->z = curthread->t_procp->p_zone->zone_name;",
+    ),
+    (
+        'this.u = dot(curthread.t_procp.p_user, "u_comm")',
+        "this->u = curthread->t_procp->p_user.u_comm;",
+    ),
     ('this.f = cast("struct file *", arg0)', "this->f = (struct file *)arg0;"),
     ('this.v = deref(cast("int *", arg0))', "this->v = *(int *)arg0;"),
     ('this.w = cast("unsigned long long", arg0)', "this->w = (unsigned long long)arg0;"),
@@ -102,10 +110,15 @@ TRANSLATIONS = [
     ("exit(0)", "exit(0);"),
     ("agg[execname] = count()", "@agg[execname] = count();"),
     ("agg[()] = sum(arg0)", "@agg = sum(arg0);"),
-    ("agg[execname, probefunc] = lquantize(arg0, 0, 100, 10)",
-     "@agg[execname, probefunc] = lquantize(arg0, 0, 100, 10);"),
+    (
+        "agg[execname, probefunc] = lquantize(arg0, 0, 100, 10)",
+        "@agg[execname, probefunc] = lquantize(arg0, 0, 100, 10);",
+    ),
     ("agg[pid] = llquantize(arg0, 10, 0, 6, 20)", "@agg[pid] = llquantize(arg0, 10, 0, 6, 20);"),
-    ("agg[zonename] = quantize(timestamp - self.ts)", "@agg[zonename] = quantize(timestamp - self->ts);"),
+    (
+        "agg[zonename] = quantize(timestamp - self.ts)",
+        "@agg[zonename] = quantize(timestamp - self->ts);",
+    ),
     ("agg[execname] = avg(arg0)", "@agg[execname] = avg(arg0);"),
     ("agg[execname] = stddev(arg0)", "@agg[execname] = stddev(arg0);"),
     ("agg[execname] = max(arg0)", "@agg[execname] = max(arg0);"),
@@ -297,7 +310,9 @@ BODY_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("body", "code", "col", "words"), BODY_ERRORS, ids=[e[0] for e in BODY_ERRORS])
+@pytest.mark.parametrize(
+    ("body", "code", "col", "words"), BODY_ERRORS, ids=[e[0] for e in BODY_ERRORS]
+)
 def test_unsupported_body_is_an_error_at_the_python_position(body, code, col, words):
     with pytest.raises(DiagnosticError) as caught:
         compile_body(body, filename="bad.py")
@@ -318,7 +333,9 @@ def test_every_error_is_reported_at_once():
     with pytest.raises(DiagnosticError) as caught:
         compile_body("foo()\nself.ok = 1\nbar = 2\ntrace(nosuch)")
     assert [(d.code, d.span.line) for d in caught.value.diagnostics] == [
-        ("PY_CALL", BODY_LINE), ("PY_ASSIGN", BODY_LINE + 2), ("PY_NAME", BODY_LINE + 3),
+        ("PY_CALL", BODY_LINE),
+        ("PY_ASSIGN", BODY_LINE + 2),
+        ("PY_NAME", BODY_LINE + 3),
     ]
 
 
@@ -336,8 +353,16 @@ MODULE_ERRORS = [
     ("x = foo()", "PY_DECL", "must be aggregation()"),
     ("for i in range(2):\n    pass", "PY_UNSUPPORTED", "module level"),
     ("print('hi')", "PY_UNSUPPORTED", "module level"),
-    ('@probe("syscall:::entry; system")\ndef f():\n    pass', "PY_PROBE", "not a probe description"),
-    ('@probe("BEGIN { system(\\"x\\") } tick-1s")\ndef f():\n    pass', "PY_PROBE", "probe description"),
+    (
+        '@probe("syscall:::entry; system")\ndef f():\n    pass',
+        "PY_PROBE",
+        "not a probe description",
+    ),
+    (
+        '@probe("BEGIN { system(\\"x\\") } tick-1s")\ndef f():\n    pass',
+        "PY_PROBE",
+        "probe description",
+    ),
     ('@probe("BEGIN/x/")\ndef f():\n    pass', "PY_PROBE", "not a probe description"),
     ("@probe()\ndef f():\n    pass", "PY_PROBE", "at least one"),
     ('@probe("1e9tcp:::send")\ndef f():\n    pass', "PY_PROBE", "not a probe description"),
@@ -384,7 +409,9 @@ def ok():
 """
 
 
-@pytest.mark.parametrize(("source", "code", "words"), MODULE_ERRORS, ids=[e[0] for e in MODULE_ERRORS])
+@pytest.mark.parametrize(
+    ("source", "code", "words"), MODULE_ERRORS, ids=[e[0] for e in MODULE_ERRORS]
+)
 def test_module_level_errors(source, code, words):
     with pytest.raises(DiagnosticError) as caught:
         compile_source(MODULE_PRELUDE + source, "mod.py")
@@ -397,7 +424,9 @@ def test_module_level_errors(source, code, words):
 
 def test_python_syntax_error_has_a_position():
     with pytest.raises(DiagnosticError) as caught:
-        compile_source("from dtscope.dscript.api import probe\n\n@probe('BEGIN')\ndef f(:\n    pass\n", "s.py")
+        compile_source(
+            "from dtscope.dscript.api import probe\n\n@probe('BEGIN')\ndef f(:\n    pass\n", "s.py"
+        )
     diagnostic = caught.value.diagnostics[0]
     assert diagnostic.code == "PY_SYNTAX"
     assert (diagnostic.span.file, diagnostic.span.line) == ("s.py", 4)
@@ -453,9 +482,17 @@ def test_parameter_defaults_and_declarations():
 
 def test_defines_set_parameters():
     compiled = compile_source(
-        PARAMS, "params.py", {"zone": "web-01", "threshold": "1.5us", "count_min": "0x10", "syscall": "openat"}
+        PARAMS,
+        "params.py",
+        {"zone": "web-01", "threshold": "1.5us", "count_min": "0x10", "syscall": "openat"},
     )
-    assert compiled.values == {"zone": "web-01", "threshold": 1500, "count_min": 16, "syscall": "openat", "hz": 97}
+    assert compiled.values == {
+        "zone": "web-01",
+        "threshold": 1500,
+        "count_min": 16,
+        "syscall": "openat",
+        "hz": 97,
+    }
     text = to_d(compiled.program)
     assert "syscall::openat:entry" in text and "tick-1500ns" in text and '"web-01"' in text
 
@@ -487,7 +524,9 @@ def test_defines_may_be_numbers_from_python_callers():
 
 
 def test_a_required_parameter_must_be_given():
-    source = PARAMS.replace('param(str, default="global", help="zone name")', 'param(str, help="zone name")')
+    source = PARAMS.replace(
+        'param(str, default="global", help="zone name")', 'param(str, help="zone name")'
+    )
     with pytest.raises(UsageError, match=r"needs -D zone=VALUE \(string: zone name\)"):
         compile_source(source, "params.py")
     assert compile_source(source, "params.py", {"zone": "z1"}).values["zone"] == "z1"
@@ -537,14 +576,25 @@ def test_any_ascii_string_value_stays_one_literal(value: str):
 
 @pytest.mark.parametrize(
     ("text", "ns"),
-    [("10ms", 10_000_000), ("1.5us", 1500), ("250", 250), ("250ns", 250), ("2s", 2 * 10**9),
-     ("1m", 60 * 10**9), ("10 ms", 10_000_000), ("1h", 3600 * 10**9), ("3sec", 3 * 10**9)],
+    [
+        ("10ms", 10_000_000),
+        ("1.5us", 1500),
+        ("250", 250),
+        ("250ns", 250),
+        ("2s", 2 * 10**9),
+        ("1m", 60 * 10**9),
+        ("10 ms", 10_000_000),
+        ("1h", 3600 * 10**9),
+        ("3sec", 3 * 10**9),
+    ],
 )
 def test_parse_duration(text, ns):
     assert parse_duration(text) == ns
 
 
-@pytest.mark.parametrize("text", ["", "ms", "10 parsecs", "-1ms", "1.0000000001ns", "1e3ms", "10ms5"])
+@pytest.mark.parametrize(
+    "text", ["", "ms", "10 parsecs", "-1ms", "1.0000000001ns", "1e3ms", "10ms5"]
+)
 def test_parse_duration_rejects(text):
     with pytest.raises(ValueError):
         parse_duration(text)
@@ -552,15 +602,29 @@ def test_parse_duration_rejects(text):
 
 def test_format_duration_is_exact_and_short():
     assert [format_duration(n) for n in (10**9, 10_000_000, 1500, 7, 90 * 10**9)] == [
-        "1s", "10ms", "1500ns", "7ns", "90s",
+        "1s",
+        "10ms",
+        "1500ns",
+        "7ns",
+        "90s",
     ]
 
 
 @pytest.mark.parametrize(
     ("kind", "text", "value"),
-    [("int", "42", 42), ("int", "-7", -7), ("int", "0x10", 16), ("identifier", "global", "global"),
-     ("identifier", "7d3f9a2c-1e4b-4c55-9a8e-0123456789ab", "7d3f9a2c-1e4b-4c55-9a8e-0123456789ab"),
-     ("identifier", "zfs.read_1", "zfs.read_1"), ("string", "any thing\"", "any thing\"")],
+    [
+        ("int", "42", 42),
+        ("int", "-7", -7),
+        ("int", "0x10", 16),
+        ("identifier", "global", "global"),
+        (
+            "identifier",
+            "7d3f9a2c-1e4b-4c55-9a8e-0123456789ab",
+            "7d3f9a2c-1e4b-4c55-9a8e-0123456789ab",
+        ),
+        ("identifier", "zfs.read_1", "zfs.read_1"),
+        ("string", 'any thing"', 'any thing"'),
+    ],
 )
 def test_parse_value(kind, text, value):
     assert parse_value(kind, text) == value
@@ -646,7 +710,9 @@ def test_importing_the_api_has_no_side_effects():
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('lark', 'pandas', 'textual', 'ply'))\n"
         "print(repr(out.getvalue()), heavy)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "'' []"
 
 
@@ -796,7 +862,14 @@ def test_a_compiled_script_counts_exactly_what_the_workload_did(tmp_path, dtscop
     script.write_text(TRACED)
     workload.write_text(WORKLOAD)
     code, _, err = dtscope_cli(
-        "run", str(script), "-D", "syscall=write", "-c", f"{sys.executable} -I -S {workload}", "-o", str(out)
+        "run",
+        str(script),
+        "-D",
+        "syscall=write",
+        "-c",
+        f"{sys.executable} -I -S {workload}",
+        "-o",
+        str(out),
     )
     assert code == 0, err
     rows = {}
@@ -814,14 +887,81 @@ def test_a_compiled_script_counts_exactly_what_the_workload_did(tmp_path, dtscop
 
 # --------------------------------------------------------------------------- mutation fuzz
 
-EXAMPLE_SOURCES = [p.read_text() for p in sorted((Path(__file__).parent.parent / "examples").glob("*.py"))]
+EXAMPLE_SOURCES = [
+    p.read_text() for p in sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
+]
 FRAGMENTS = [
-    "self.", "this.", "[", "]", "()", "(", ")", ":", "\n    ", "\n", "lambda: ", "for x in y:", "agg",
-    "[()]", "= count()", "= sum(", "del ", "global x", "x", "1", "-1", "0x", "'s'", '"', "{", "}",
-    "{hz}", "@probe(", "def f():", "when=", "*", "**", "not ", " and ", " if ", " else ", "param(",
-    "Duration", "META = {", "options(", "cast(", "dot(", "'int'", ",", ".", "await ", "yield",
-    "import os", "print(", "if 1:", "elif", "else:", "pass", "->", "None", "True", "...", "\\", "#",
-    "@", "=", "+=", "//=", ":=", "[1:2]", "f'x'", "b'x'", "1.5", "1e9", "2**70", "é",
+    "self.",
+    "this.",
+    "[",
+    "]",
+    "()",
+    "(",
+    ")",
+    ":",
+    "\n    ",
+    "\n",
+    "lambda: ",
+    "for x in y:",
+    "agg",
+    "[()]",
+    "= count()",
+    "= sum(",
+    "del ",
+    "global x",
+    "x",
+    "1",
+    "-1",
+    "0x",
+    "'s'",
+    '"',
+    "{",
+    "}",
+    "{hz}",
+    "@probe(",
+    "def f():",
+    "when=",
+    "*",
+    "**",
+    "not ",
+    " and ",
+    " if ",
+    " else ",
+    "param(",
+    "Duration",
+    "META = {",
+    "options(",
+    "cast(",
+    "dot(",
+    "'int'",
+    ",",
+    ".",
+    "await ",
+    "yield",
+    "import os",
+    "print(",
+    "if 1:",
+    "elif",
+    "else:",
+    "pass",
+    "->",
+    "None",
+    "True",
+    "...",
+    "\\",
+    "#",
+    "@",
+    "=",
+    "+=",
+    "//=",
+    ":=",
+    "[1:2]",
+    "f'x'",
+    "b'x'",
+    "1.5",
+    "1e9",
+    "2**70",
+    "é",
 ]
 
 
@@ -830,14 +970,17 @@ FRAGMENTS = [
     st.sampled_from(EXAMPLE_SOURCES),
     st.lists(
         st.tuples(st.floats(0, 1), st.booleans(), st.sampled_from(FRAGMENTS), st.integers(1, 10)),
-        min_size=1, max_size=4,
+        min_size=1,
+        max_size=4,
     ),
 )
 def test_mangled_scripts_give_diagnostics_or_d_that_reads_back(source, edits):
     """No edit of a script makes the compiler crash or emit D the front end reads differently."""
     for where, delete, fragment, length in edits:
         at = int(where * len(source))
-        source = source[:at] + source[at + length:] if delete else source[:at] + fragment + source[at:]
+        source = (
+            source[:at] + source[at + length :] if delete else source[:at] + fragment + source[at:]
+        )
     try:
         compiled = compile_source(source, "mangled.py")
     except (DiagnosticError, UserError):

@@ -17,15 +17,41 @@ TARGETS = ("d", "bpftrace")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("script", metavar="FILE.py|FILE.d|PROBE", help="script or probe name (- for D on stdin)")
-    parser.add_argument("--target", choices=TARGETS, default="d", help="language to print (default: d)")
     parser.add_argument(
-        "-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
+        "script", metavar="FILE.py|FILE.d|PROBE", help="script or probe name (- for D on stdin)"
+    )
+    parser.add_argument(
+        "--target", choices=TARGETS, default="d", help="language to print (default: d)"
+    )
+    parser.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="set a parameter of a .py script or probe (a preprocessor macro for .d with -C)",
     )
-    parser.add_argument("-C", dest="cpp", action="store_true", default=None, help="run the C preprocessor on a .d script")
-    parser.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="#include search path (with -C)")
-    parser.add_argument("-o", dest="output", metavar="OUT", help="write to OUT (atomically) instead of standard output")
+    parser.add_argument(
+        "-C",
+        dest="cpp",
+        action="store_true",
+        default=None,
+        help="run the C preprocessor on a .d script",
+    )
+    parser.add_argument(
+        "-I",
+        dest="include_dirs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="#include search path (with -C)",
+    )
+    parser.add_argument(
+        "-o",
+        dest="output",
+        metavar="OUT",
+        help="write to OUT (atomically) instead of standard output",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     from dtscope.scripts import load_script
 
     try:
-        script = load_script(args.script, args.defines, cpp=args.cpp, include_dirs=args.include_dirs, check=False)
+        script = load_script(
+            args.script, args.defines, cpp=args.cpp, include_dirs=args.include_dirs, check=False
+        )
     except DiagnosticError as err:
         print(err.format(), file=sys.stderr)
         return 1
