@@ -114,3 +114,17 @@ def test_busy_function_is_in_profile_stacks(tmp_path):
     assert 20 <= spinning <= 40  # 300 ms of CPU at 99 Hz is about 30 samples
     napping = sum(ns for stack, ns in maps["@off"].items() if NAP_FUNCTION in stack)
     assert napping >= 200_000_000  # four sleeps of 50 ms
+
+
+def test_direct_disk_io_is_issued_by_its_cgroup():
+    from .disk import disk_workload
+
+    nbytes = 3 * 1024 * 1024 + 4096
+    with Cgroup("dtscope-gt-disk") as cgroup:
+        with disk_workload(nbytes, cgroup=cgroup.path) as disk:
+            tracer = Bpftrace(
+                f"tracepoint:block:block_rq_issue /cgroup == {cgroup.id}/ {{ @bytes[args->rwbs] = sum(args->bytes); }}"
+            )
+            assert run_all([disk]) == [{"written": nbytes, "read": nbytes}]
+            maps = tracer.stop()
+    assert sorted(maps["@bytes"].values()) == [nbytes, nbytes]
