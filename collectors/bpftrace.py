@@ -598,6 +598,22 @@ class BpftraceBackend(Backend):
             yield from _TracerRun(self, binary, program_path, options, assembler).snapshots()
 
 
+def _parent_death_signal():
+    """A preexec function: SIGTERM the tracer when dtscope dies, so no tracer is left running.
+
+    The libc function is looked up here, in the parent: the child between fork and exec
+    only makes the one call (no imports, no allocation that could meet a held lock).
+    """
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None  # not Linux: the tracer still stops when its output pipe closes
+    pr_set_pdeathsig, sigterm = 1, int(signal.SIGTERM)
+    return lambda: prctl(pr_set_pdeathsig, sigterm, 0, 0, 0)
+
+
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(name)) or "program"
 
@@ -669,6 +685,7 @@ class _TracerRun:
                 # Its own session: the terminal's Ctrl-C reaches only us, and we stop the
                 # tracer so that it still prints what it collected.
                 start_new_session=True,
+                preexec_fn=_parent_death_signal(),  # noqa: PLW1509 - one prctl() call, prepared above
             )
         except OSError as err:
             raise TracerNotFound(f"cannot run {self.cmd[0]}: {err}. {INSTALL_ADVICE}") from None

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import json
+import operator
 import os
 import tempfile
 from collections.abc import Iterable
@@ -112,6 +114,7 @@ class SnapshotWriter:
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 _encode = _ENCODER.encode
 _encode_str = json.encoder.encode_basestring_ascii
+_AGGREGATION_AND_FUNCTION = operator.attrgetter("aggregation", "function")
 
 
 def _encode_scalar(value: Any) -> str:
@@ -134,41 +137,37 @@ def jsonl_text(snap: Snapshot, key_text_cache: dict[tuple, str] | None = None) -
     if not snap.rows:
         return status + "\n"
     head = '{"time":' + _encode_str(iso_time(snap.time)) + ',"snapshot":' + _encode(snap.seq)
-    templates: dict[tuple[str, str, bool], str] = {}
-    lines = []
-    append = lines.append
+    lines: list[str] = []
     cache = key_text_cache if key_text_cache is not None else {}
-    cached = cache.get
-    last_kind: tuple[str, str, bool] | None = None
-    template = ""
-    rows = snap.rows
-    if rows and all(r.buckets is None and type(r.value) is int and r.keys in cache for r in rows):
-        # The steady state: integer values under keys seen before, grouped by aggregation.
-        by_kind: dict[tuple[str, str], list] = {}
-        for row in rows:
-            by_kind.setdefault((row.aggregation, row.function), []).append(row)
-        for (aggregation, function), group in by_kind.items():
-            template = _row_template(snap, head, aggregation, function, False)
-            lines.extend([template % (cache[r.keys], r.value) for r in group])
-        append(status)
-        return "\n".join(lines) + "\n"
-    for row in rows:
-        buckets = row.buckets
-        kind = (row.aggregation, row.function, buckets is not None)
-        if kind != last_kind:  # rows of one aggregation come together: one lookup per run
-            template = templates.get(kind) or templates.setdefault(kind, _row_template(snap, head, *kind))
-            last_kind = kind
-        keys = cached(row.keys)
-        if keys is None:
-            keys = cache[row.keys] = ",".join(map(_encode_scalar, row.keys))
-        value = row.value
-        value = str(value) if type(value) is int else _encode(value)
-        if buckets is None:
-            append(template % (keys, value))
-        else:
-            append(template % (keys, value, _encode([b.to_json() for b in buckets])))
-    append(status)
+    # One aggregation's rows come together (and share a function, and being histograms or not).
+    for (aggregation, function), run in itertools.groupby(snap.rows, key=_AGGREGATION_AND_FUNCTION):
+        run = list(run)
+        histogram = run[0].buckets is not None
+        template = _row_template(snap, head, aggregation, function, histogram)
+        for _attempt in range(2):
+            try:
+                if histogram:
+                    lines.extend([template % (cache[r.keys], _value_text(r.value), _buckets_text(r.buckets))
+                                  for r in run])
+                elif all(r.value.__class__ is int for r in run):  # '%s' of an int is its JSON
+                    lines.extend([template % (cache[r.keys], r.value) for r in run])
+                else:
+                    lines.extend([template % (cache[r.keys], _value_text(r.value)) for r in run])
+                break
+            except KeyError:  # keys not seen before: encode them once, then retry the run
+                for r in run:
+                    if r.keys not in cache:
+                        cache[r.keys] = ",".join(map(_encode_scalar, r.keys))
+    lines.append(status)
     return "\n".join(lines) + "\n"
+
+
+def _value_text(value: Any) -> Any:
+    return value if type(value) is int else _encode(value)  # '%s' of an int is its JSON
+
+
+def _buckets_text(buckets: list) -> str:
+    return _encode([b.to_json() for b in buckets])
 
 
 def _row_template(snap: Snapshot, head: str, aggregation: str, function: str, histogram: bool) -> str:

@@ -138,3 +138,36 @@ def test_cli_prints_a_table_without_output(tmp_path, dtscope_cli):
     assert code == 0 and stderr == ""
     assert "@calls (count)" in stdout and "getppid  101" in stdout
     assert "Distribution" in stdout and stdout.count("snapshot ") == 2
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path):
+    """With stderr on a terminal a status line is drawn; under cron (no terminal) nothing."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    path = tmp_path / "run.jsonl"
+    saved_run(path, count=6, step=0.3)
+    out = tmp_path / "copy.jsonl"
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "dtscope", "run", str(path), "-o", str(out)],
+            stderr=slave, stdout=subprocess.PIPE, timeout=60, check=False,
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(master)
+    shown = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert "dtscope run:" in shown and "snapshots" in shown and "rows" in shown

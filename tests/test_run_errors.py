@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -182,3 +184,32 @@ def test_a_tracer_that_fails_to_start_leaves_no_file(dtscope_cli, script, tmp_pa
     assert_clean_failure(code, stderr, 1, "bpftrace rejected the program", "something broke")
     assert not out.exists()
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+@pytest.mark.tracing
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_or_terminate_finishes_the_file_with_the_totals(tmp_path, signum):
+    """Ctrl-C at a terminal and SIGTERM from cron or systemd both end a run cleanly."""
+    path = tmp_path / "ticks.d"
+    path.write_text('BEGIN { printf("ready\\n"); }\nprofile-97 { @samples = count(); }\n')
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dtscope", "run", str(path), "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        time.sleep(0.5)
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    (row,) = [r for r in records if r.get("aggregation") == "samples"]
+    assert row["value"] >= 20  # two CPUs at 97 Hz for half a second, and more
+    assert records[-1]["type"] == "status" and records[-1]["final"] and records[-1]["tracer"] == "exited"
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    leftover = subprocess.run(["pgrep", "-f", str(path)], capture_output=True, text=True, check=False)
+    assert leftover.stdout == ""  # no tracer left behind

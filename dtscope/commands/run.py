@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 import threading
 import time
@@ -145,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
     from dtscope.collectors.session import tune_gc_for_streaming
 
     tune_gc_for_streaming()
+    # A cron timeout or `systemctl stop` sends SIGTERM: stop like Ctrl-C, so the tracer
+    # prints what it has and the output file is completed.
+    signal.signal(signal.SIGTERM, _interrupt)
     progress = Progress(duration, enabled=sys.stderr.isatty())
     writer = None
     if args.output:
@@ -187,6 +191,10 @@ def run(args: argparse.Namespace) -> int:
     if writer is not None:
         writer.close()
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _print_output(line: str) -> None:
