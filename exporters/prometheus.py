@@ -19,8 +19,10 @@ labels named after their D expressions (:data:`KEY_LABELS`). See docs/exporter.m
 from __future__ import annotations
 
 import math
+import os
 import re
 import struct
+import sys
 import threading
 import time
 import zlib
@@ -556,6 +558,63 @@ class HealthCollector(Collector):
 # --------------------------------------------------------------------------- exposition
 
 
+class PortableProcessCollector(Collector):
+    """``process_*`` metrics where /proc is not Linux's (SmartOS above all).
+
+    The client library's ProcessCollector reads /proc/self/stat and silently yields
+    nothing elsewhere; this covers the same names from portable calls.
+    """
+
+    def __init__(self, start_time: float | None = None):
+        self.start_time = start_time if start_time is not None else _IMPORTED_AT
+
+    def collect(self) -> Iterator[Metric]:
+        times = os.times()
+        yield CounterMetricFamily(
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds.",
+            value=times.user + times.system,
+        )
+        yield GaugeMetricFamily(
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds.",
+            value=self.start_time,
+        )
+        try:
+            import resource
+
+            soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+        except (ImportError, OSError, ValueError):
+            return
+        if soft != resource.RLIM_INFINITY:
+            yield GaugeMetricFamily(
+                "process_max_fds", "Maximum number of open file descriptors.", value=soft
+            )
+        for fd_dir in ("/proc/self/fd", "/dev/fd"):
+            try:
+                count = len(os.listdir(fd_dir))
+            except OSError:
+                continue
+            yield GaugeMetricFamily(
+                "process_open_fds", "Number of open file descriptors.", value=count
+            )
+            break
+        # ru_maxrss: kilobytes on Linux, illumos and the BSDs, bytes on macOS
+        scale = 1 if sys.platform == "darwin" else 1024
+        if usage.ru_maxrss:
+            yield GaugeMetricFamily(
+                "process_max_resident_memory_bytes",
+                "Largest resident set size of the process in bytes.",
+                value=usage.ru_maxrss * scale,
+            )
+
+
+# No portable call tells when a process started; `dtscope export` imports this module
+# within a second of its start, which is close enough for process_start_time_seconds.
+_IMPORTED_AT = time.time()
+
+
 @dataclass
 class _CompressedPrefix:
     """The data parts of every script, deflated and flushed to a byte boundary, with
@@ -600,7 +659,10 @@ class Exposition:
         self.health = CollectorRegistry(auto_describe=False)
         self.health.register(HealthCollector(self.scripts))
         if process_metrics:
-            ProcessCollector(registry=self.health)
+            if os.path.exists("/proc/self/stat"):  # Linux: the client library's reader
+                ProcessCollector(registry=self.health)
+            else:  # illumos, BSD, macOS: no Linux-format /proc
+                self.health.register(PortableProcessCollector())
             PlatformCollector(registry=self.health)
             GCCollector(registry=self.health)
 

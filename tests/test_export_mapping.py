@@ -294,6 +294,22 @@ def test_process_metrics_are_served():
     assert "process_cpu_seconds_total" in text
 
 
+def test_portable_process_metrics_where_proc_is_not_linux():
+    from dtscope.exporters.prometheus import PortableProcessCollector
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(PortableProcessCollector(start_time=1234.5))
+    got = {
+        s.name: s.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for s in family.samples
+    }
+    assert got["process_cpu_seconds_total"] > 0
+    assert got["process_start_time_seconds"] == 1234.5
+    assert got["process_open_fds"] >= 3
+    assert got["process_max_resident_memory_bytes"] > 1024 * 1024
+
+
 def test_a_replayed_jsonl_run_maps_like_the_live_stream():
     info = AggInfo("lat", "quantize", ["execname"], "ns")
     live = [

@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="most series per metric; more are dropped and counted (default 10000)",
     )
     parser.add_argument(
-        "--backend", choices=("auto", "bpftrace", "dtrace"), help="tracer (default auto)"
+        "--backend", choices=("auto", "bpftrace", "dtrace", "replay"), help="tracer (default auto)"
     )
 
 
