@@ -26,8 +26,8 @@ BUILTIN_VARIABLES: dict[str, Served] = {
     "gid": ("gid", "int"),
     "cpu": ("cpu", "int"),
     "timestamp": ("nsecs", "int"),
-    # Needs BTF (checked by the generator): the parent's thread-group id.
-    "ppid": ("curtask->real_parent->tgid", "int"),
+    # Needs BTF (checked by the generator): the parent's thread-group id, unsigned like pid.
+    "ppid": ("(uint64)curtask->real_parent->tgid", "int"),
     # On Linux a zone is a cgroup: the v2 id, resolved to its path by the collector.
     "zonename": ("cgroup", "cgroup"),
 }
@@ -54,7 +54,7 @@ UNSUPPORTED_VARIABLES: dict[str, str] = {
 # Members of curpsinfo / curlwpsinfo (the current process and thread).
 CURRENT_MEMBERS: dict[tuple[str, str], Served] = {
     ("curpsinfo", "pr_pid"): ("pid", "int"),
-    ("curpsinfo", "pr_ppid"): ("curtask->real_parent->tgid", "int"),
+    ("curpsinfo", "pr_ppid"): ("(uint64)curtask->real_parent->tgid", "int"),
     ("curpsinfo", "pr_uid"): ("uid", "int"),
     ("curpsinfo", "pr_gid"): ("gid", "int"),
     ("curpsinfo", "pr_fname"): ("comm", "str"),

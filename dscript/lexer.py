@@ -237,6 +237,10 @@ class DTokenizer:
         self.expect_spec = False
         self.last: Token | None = None
         self.before_last: Token | None = None  # for "missing ';'" messages
+        self.run_length = 0
+        self.longest_run = 0
+        self.brace_depth = 0
+        self.deepest_braces = 0
         self.marks: list[tuple[int, str, int]] = []
 
     # ------------------------------------------------------------ helpers
@@ -259,6 +263,20 @@ class DTokenizer:
         else:
             line = self.line
         tok = Token(type_, value, start, line, start - line_start + 1, self.line, end - self.line_start + 1)
+        # How deep could the tree get? The longest run of tokens without ';', '{' or '}'
+        # bounds it; the parser checks the real depth only when this is large.
+        if value in (";", "{", "}"):
+            self.run_length = 0
+            if value == "{":
+                self.brace_depth += 1
+                if self.brace_depth > self.deepest_braces:
+                    self.deepest_braces = self.brace_depth
+            elif value == "}":
+                self.brace_depth -= 1
+        else:
+            self.run_length += 1
+            if self.run_length > self.longest_run:
+                self.longest_run = self.run_length
         self.prev = type_
         self.prev_value = value
         self.before_last = self.last

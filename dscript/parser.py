@@ -234,7 +234,8 @@ def _parse_text(text: str, linemap: LineMap, sources: dict[str, str]) -> A.Progr
             raise _error(linemap, sources, 1, 1, "program nested too deeply") from None
     if not isinstance(program, A.Program):
         program = A.Program([program] if isinstance(program, A.Item) else [])
-    _check_depth(program, linemap, sources)
+    if tokenizer.longest_run > MAX_NESTING or tokenizer.deepest_braces > MAX_NESTING // 4:
+        _check_depth(program, linemap, sources)
     return program
 
 
