@@ -45,14 +45,35 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # many scrapers connecting at once must not hit SYN drops
 
+    # Each connection holds a thread until it closes or idles out (_Handler.timeout);
+    # past this many, new connections are closed at once rather than exhaust threads.
+    max_connections = 512
+
     def __init__(self, address, handler, exposition: Exposition, web: WebConfig, title: str):
         host = address[0]
         if ":" in host:
             self.address_family = socket.AF_INET6
+        self._connection_slots = threading.BoundedSemaphore(self.max_connections)
         self.exposition = exposition
         self.web = web
         self.title = title
         super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        if not self._connection_slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._connection_slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connection_slots.release()
 
     def finish_request(self, request, client_address) -> None:
         # Runs in the connection's thread: the TLS handshake happens here, not in accept().

@@ -702,3 +702,40 @@ def test_export_replays_a_saved_run_once_and_keeps_serving_it(tmp_path):
             proc.wait()
     _, err = proc.communicate()
     assert "Traceback" not in err
+
+
+def test_connections_beyond_the_limit_are_closed_and_the_server_recovers(monkeypatch):
+    import socket
+
+    from dtscope.exporters import http as export_http
+
+    monkeypatch.setattr(export_http._Server, "max_connections", 3)
+    server = serve(ScriptMetrics("t"))
+    idle = []
+    try:
+        for _ in range(3):  # hold every slot with a silent connection
+            idle.append(socket.create_connection(("127.0.0.1", server.port)))
+        time.sleep(0.3)
+        extra = socket.create_connection(("127.0.0.1", server.port))
+        extra.settimeout(5)
+        try:
+            extra.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = extra.recv(100)
+        except ConnectionError:  # reset: closed before it read the request
+            answer = b""
+        assert answer == b""  # closed without an answer
+        extra.close()
+        for connection in idle:
+            connection.close()
+        deadline = time.monotonic() + 5
+        status = None
+        while time.monotonic() < deadline and status != 200:
+            try:
+                status, _, _ = get(server.url + "/metrics")
+            except OSError:
+                time.sleep(0.1)
+        assert status == 200
+    finally:
+        for connection in idle:
+            connection.close()
+        server.shutdown()
