@@ -1812,7 +1812,9 @@ class BpftraceGenerator(Generator):
             probe = f"{target.prov}:::{target.name}"
             detail = f"it serves {served}" if served else target.no_args
             self.unsupported(
-                f"args[{index}]->{node.name} is not available from bpftrace in {probe}; {detail}", node, "D_BPFTRACE"
+                f"args[{index}]->{node.name} is not available from bpftrace in {probe}; {detail}",
+                node,
+                "D_BPFTRACE",
             )
             return None
         self.unsupported(

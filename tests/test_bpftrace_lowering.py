@@ -265,7 +265,10 @@ def test_variables(events):
     )
     assert "@v[comm, pid, tid, uid, gid, cpu] = count();" in out.text
     assert "@t = min(-(nsecs));" in out.text and out.maps["@t"].negated
-    assert "@pp[curtask->real_parent->tgid, curtask->real_parent->tgid, tid] = count();" in out.text
+    assert (
+        "@pp[(uint64)curtask->real_parent->tgid, (uint64)curtask->real_parent->tgid, tid] = count();"
+        in out.text
+    )
     assert "@z[cgroup] = count();" in out.text and out.maps["@z"].key_kinds == ["cgroup"]
     assert '@names["dtrace", "", "", "BEGIN"] = count();' in out.text
 
@@ -599,11 +602,20 @@ def test_dscript_does_not_import_collectors():
 
 
 def test_io_flags_and_unserved_members(events):
-    out = bt('io:::start { @[args[0]->b_flags & B_READ ? "R" : "W"] = sum(args[0]->b_bcount); }', events)
-    assert '@[(strncmp(args->rwbs, "R", 1) == 0 ? 64 : (strncmp(args->rwbs, "W", 1) == 0 ? 256 : 0)) & 64 ? "R" : "W"]' in out.text
+    out = bt(
+        'io:::start { @[args[0]->b_flags & B_READ ? "R" : "W"] = sum(args[0]->b_bcount); }', events
+    )
+    assert (
+        '@[(strncmp(args->rwbs, "R", 1) == 0 ? 64 : (strncmp(args->rwbs, "W", 1) == 0 ? 256 : 0)) & 64 ? "R" : "W"]'
+        in out.text
+    )
     (message,) = errors("io:::start { @[args[1]->dev_statname] = count(); }", events)
-    assert message.startswith("args[1]->dev_statname is not available from bpftrace in io:::start; it serves args[0]->b_bcount")
-    assert any("B_ASYNC" in m for m in errors("io:::start /args[0]->b_flags & B_ASYNC/ { }", events))
+    assert message.startswith(
+        "args[1]->dev_statname is not available from bpftrace in io:::start; it serves args[0]->b_bcount"
+    )
+    assert any(
+        "B_ASYNC" in m for m in errors("io:::start /args[0]->b_flags & B_ASYNC/ { }", events)
+    )
 
 
 def test_compile_command_lowers_to_bpftrace(dtscope_cli, tmp_path):

@@ -42,6 +42,9 @@ def run(
     cmd = ["bpftrace", "-f", "json"] + (["-c", command] if command else []) + [str(path), *args]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"bpftrace failed:\n{proc.stderr}\n--- program:\n{program.text}"
+    assert "WARNING" not in proc.stderr, (
+        f"bpftrace warned:\n{proc.stderr}\n--- program:\n{program.text}"
+    )
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
 
 
@@ -127,6 +130,8 @@ def test_syscalls_processes_and_errno_of_a_known_child(tmp_path):
                 pass
         for _ in range({spawns}):
             subprocess.run(["/bin/true"], check=True)
+        for _ in range(2):
+            open("/etc/hostname").close()
     """,
     )
     program = lowered("""
@@ -137,6 +142,7 @@ def test_syscalls_processes_and_errno_of_a_known_child(tmp_path):
         proc:::create /pid == $target/ { @created = count(); }
         proc:::exec-success /ppid == $target/ { @execs[execname] = count(); }
         proc:::exit /ppid == $target/ { @exits = count(); }
+        syscall::openat:entry /pid == $target/ { @opened[copyinstr(arg1)] = count(); }
     """)
     maps = final_maps(run(program, tmp_path, command=command))
     assert maps["@calls"] == {f"{COMM},getppid": getppid_calls}
@@ -147,6 +153,7 @@ def test_syscalls_processes_and_errno_of_a_known_child(tmp_path):
     assert maps["@created"] == spawns
     assert maps["@execs"] == {"true": spawns}
     assert maps["@exits"] == spawns
+    assert maps["@opened"]["/etc/hostname"] == 2
     assert "@__self_ts" not in maps  # the program's own variables stay out of the exit dump
 
 
@@ -251,6 +258,23 @@ def test_printf_output(tmp_path):
     assert printed[0] == "-3|   ab|7   |ff|A|x-y|12%\n"
     assert printed[1:3] == ["%1% x\n", "100%\n"]
     assert re.fullmatch(r"\d{4} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d\n", printed[3])
+
+
+def test_actions_on_aggregations(tmp_path):
+    program = lowered("""
+        BEGIN { @s = sum(5000); @c["a"] = count(); @gone["x"] = count(); }
+        BEGIN /pid != 0/ { @s = sum(2000); }
+        tick-10ms { exit(0); }
+        END { normalize(@s, 1000); printa(@s); clear(@c); printa(@c); trunc(@gone); trace(7); }
+    """)
+    events = run(program, tmp_path)
+    end = [e for e in events if e["type"] in ("map", "value")]
+    assert end[:3] == [
+        {"type": "map", "data": {"@s": 7}},  # normalized: 7000 / 1000
+        {"type": "map", "data": {"@c": {"a": 0}}},  # clear() keeps the key
+        {"type": "value", "data": 7},
+    ]
+    assert final_maps(events)["@s"] == 7000 and "@gone" not in final_maps(events)
 
 
 def test_zonename_is_the_cgroup(tmp_path):
