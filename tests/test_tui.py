@@ -16,11 +16,11 @@ from dtscope.collectors.base import TracerError
 from dtscope.collectors.model import AggInfo, AggRow, Bucket, Snapshot, read_jsonl
 from dtscope.tui.app import TopApp
 from dtscope.tui.distribution import fit_height, render_quantize
-from dtscope.tui.estimate import estimate_max, estimate_quantile, format_value, summarize
+from dtscope.tui.estimate import estimate_max, estimate_quantile, format_value, summarize, summarize_cells
 from dtscope.tui.heatmap import heat_lines
 from dtscope.tui.source import ReplaySource, SnapshotSource, SourceInfo
 from dtscope.tui.sparkline import sparkline
-from dtscope.tui.state import TopState, sort_rows, worst_rows
+from dtscope.tui.state import TopState
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tui"
 SYSCALLS = FIXTURES / "syscalls.jsonl"
@@ -69,6 +69,33 @@ def test_percentiles_of_open_and_empty_buckets():
     assert estimate_max([Bucket(0, 10, 3), Bucket(100, None, 1)]) == 100
     # A bucket holding one integer gives that integer exactly.
     assert summarize([Bucket(7, 8, 3)]) == (7, 7, 7, 7)
+
+
+def test_vectorised_percentiles_agree_with_the_one_row_estimate():
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    rows, lo, hi, counts, expected = [], [], [], [], []
+    for row in range(300):
+        buckets = []
+        for exponent in sorted(rng.choice(40, size=int(rng.integers(0, 6)), replace=False).tolist()):
+            buckets.append(Bucket(2**exponent, 2 ** (exponent + 1), int(rng.integers(0, 1000))))
+        if row % 50 == 0:
+            buckets = [Bucket(None, 0, 3)] + buckets + [Bucket(2**41, None, 2)]
+        expected.append(summarize(buckets))
+        for b in buckets:
+            if b.count:
+                rows.append(row)
+                lo.append(-np.inf if b.lo is None else b.lo)
+                hi.append(np.inf if b.hi is None else b.hi)
+                counts.append(b.count)
+    got = summarize_cells(np.array(rows, dtype=np.int64), np.array(lo), np.array(hi), np.array(counts), 300)
+    for row, want in enumerate(expected):
+        for k in range(4):
+            if want[k] is None:
+                assert np.isnan(got[k][row])
+            else:
+                assert got[k][row] == pytest.approx(want[k], rel=1e-9), (row, k)
 
 
 def test_formatting_of_durations_and_sizes():
@@ -127,10 +154,10 @@ def test_sparkline_and_heat_map_shapes():
 
 def test_rows_have_rate_total_and_percentiles_of_the_last_interval():
     state = state_of(SYSCALLS)
-    rows = {row.keys: row for row in state.rows("lat")}
+    rows = {row.keys: row for row in state.view("lat").rows()}
     fsync = rows[("postgres", "fsync")]
     assert fsync.rate == 10.0 and fsync.count == 60
-    assert fsync.p50 == 2**23 + 0.5 * (2**23 - 1)
+    assert fsync.p50 == pytest.approx(2**23 + 0.5 * (2**23 - 1))
     assert fsync.max == 2**24 - 1
     # backup started in the 4th snapshot: 5, 10, 15 in [1 MiB, 2 MiB) and 1, 2, 3 above.
     backup = rows[("backup", "write")]
@@ -143,39 +170,41 @@ def test_rows_have_rate_total_and_percentiles_of_the_last_interval():
 
 def test_regroup_by_one_key_column_merges_buckets():
     state = state_of(SYSCALLS)
-    rows = {row.keys: row for row in state.rows("lat", group_by=(0,))}
+    rows = {row.keys: row for row in state.view("lat", group_by=(0,)).rows()}
     nginx = rows[("nginx",)]
     assert nginx.rate == 150.0 and nginx.count == 900
     assert [(b.lo, b.count) for b in nginx.buckets] == [(1024, 100), (2048, 40), (4096, 10)]
     # Rank 75 of 150 is the last read (all 100 in [1024, 2048)): p50 near its top.
-    assert nginx.p50 == 1024 + 75 / 100 * 1023
+    assert nginx.p50 == pytest.approx(1024 + 75 / 100 * 1023)
     assert [c.title for c in state.columns("lat", (0,))][0] == "execname"
     assert len(nginx.members) == 2
 
 
 def test_text_filter_and_zone_filter():
     state = state_of(ZONES)
-    assert {r.keys for r in state.rows("lat", text="NGINX")} == {("web", "nginx")}
+    assert {r.keys for r in state.view("lat", text="NGINX").rows()} == {("web", "nginx")}
     assert state.zones("lat") == ["db", "global", "web"]
-    assert {r.keys for r in state.rows("lat", zone="db")} == {("db", "postgres"), ("db", "pgbouncer")}
-    calls = {r.keys: r for r in state.rows("calls", group_by=(0,))}
+    assert {r.keys for r in state.view("lat", zone="db").rows()} == {("db", "postgres"), ("db", "pgbouncer")}
+    calls = {r.keys: r for r in state.view("calls", group_by=(0,)).rows()}
     assert calls[("web",)].rate == 560.0 and calls[("web",)].count == 2240
 
 
 def test_sort_and_worst_rows():
     state = state_of(SYSCALLS)
-    columns = state.columns("lat")
-    p99 = next(c for c in columns if c.title == "p99")
-    rows = sort_rows(state.rows("lat"), p99, descending=True)
-    assert [r.keys[0] for r in rows] == ["postgres", "backup", "sshd", "nginx", "nginx"]
-    assert worst_rows(rows, is_histogram=True) == {0, 1, 2}
-    by_name = sort_rows(rows, columns[0], descending=False)
-    assert [r.keys[0] for r in by_name] == ["backup", "nginx", "nginx", "postgres", "sshd"]
+    view = state.view("lat", sort="p99", descending=True)
+    assert [r.keys[0] for r in view.rows()] == ["postgres", "backup", "sshd", "nginx", "nginx"]
+    assert view.worst() == {0, 1, 2}
+    by_name = state.view("lat", sort="execname", descending=False)
+    assert [r.keys[0] for r in by_name.rows()] == ["backup", "nginx", "nginx", "postgres", "sshd"]
+    by_rate = state.view("lat", group_by=(0,), sort="rate/s", descending=True)
+    assert [(r.keys, r.rate) for r in by_rate.rows()] == [
+        (("nginx",), 150.0), (("backup",), 18.0), (("postgres",), 10.0), (("sshd",), 2.0)
+    ]
 
 
 def test_history_feeds_sparkline_and_heat_map():
     state = state_of(SYSCALLS)
-    backup = next(r for r in state.rows("lat") if r.keys == ("backup", "write"))
+    backup = next(r for r in state.view("lat").rows() if r.keys == ("backup", "write"))
     assert state.rate_series("lat", backup.members) == [0, 0, 0, 6.0, 12.0, 18.0]
     bounds, matrix = state.heat("lat", backup.members)
     assert bounds == [(2**20, 2**21), (2**21, 2**22)]
@@ -184,15 +213,18 @@ def test_history_feeds_sparkline_and_heat_map():
 
 def test_history_is_a_fixed_window_and_idle_keys_are_forgotten():
     info = {"lat": AggInfo("lat", "quantize", ["pid"], "ns")}
-    state = TopState(history=5)
+    state = TopState(history=5, idle_limit=3)
     for i in range(50):
-        # Every snapshot has 100 fresh keys: without a window they would pile up.
+        # Every snapshot has 100 fresh keys: without limits they would pile up.
         rows = [AggRow("lat", "quantize", (i * 100 + k,), 1, [Bucket(1, 2, 1)]) for k in range(100)]
         state.ingest(Snapshot(T0 + dt.timedelta(seconds=i), rows, seq=i, interval=1.0, aggregations=info))
+    agg = state.aggregations["lat"]
     assert len(state.history) == 5
-    assert len(state.aggregations["lat"].keys) == 500
-    assert len(state.aggregations["lat"].totals) == 500
-    assert len(state.rows("lat")) == 500
+    assert len(agg.keys) == len(agg.ids) == 300  # the last three snapshots' keys
+    view = state.view("lat", sort="pid", descending=True)
+    assert view.keys(0) == (4999,) and view.keys(299) == (4700,)
+    assert view.row(0).rate == 1.0 and view.row(299).rate == 0.0  # idle for two intervals
+    assert view.row(299).count == 1
 
 
 def test_cumulative_snapshots_are_differenced():
@@ -201,7 +233,7 @@ def test_cumulative_snapshots_are_differenced():
     for i, total in enumerate((10, 30, 60)):
         row = AggRow("c", "count", ("make",), total)
         state.ingest(Snapshot(T0 + dt.timedelta(seconds=2 * i), [row], seq=i, interval=None, aggregations=info))
-    (row,) = state.rows("c")
+    (row,) = state.view("c").rows()
     assert row.rate == 15.0  # (60 - 30) / 2 s
     assert row.count == 60
 
@@ -210,7 +242,7 @@ def test_a_dead_tracers_last_words_keep_the_data():
     state = state_of(FAILED)
     assert state.tracer_state == "failed"
     assert state.drops == {"aggregation": 2} and state.errors == 1
-    rows = {r.keys: r for r in state.rows("lat")}
+    rows = {r.keys: r for r in state.view("lat").rows()}
     assert rows[("redis",)].rate == 400.0
 
 
@@ -232,7 +264,12 @@ async def wait_until(pilot, condition, timeout: float = 10.0) -> None:
 
 
 def table_keys(app) -> list[tuple]:
-    return [row.keys for row in app.query_one("AggTable").rows]
+    view = app.query_one("AggTable").view
+    return [view.keys(i) for i in range(len(view))]
+
+
+def table_rows(app):
+    return app.query_one("AggTable").view.rows()
 
 
 def screen_text(app) -> str:
@@ -288,7 +325,7 @@ def test_keys_sort_filter_group_and_clear():
             await pilot.pause()
             assert sorted(table_keys(app)) == [("backup",), ("nginx",), ("postgres",), ("sshd",)]
             assert "by execname" in screen_text(app)
-            nginx = next(r for r in app.query_one("AggTable").rows if r.keys == ("nginx",))
+            nginx = next(r for r in table_rows(app) if r.keys == ("nginx",))
             assert (nginx.rate, nginx.count) == (150.0, 900)
 
     run(scenario())
@@ -388,7 +425,7 @@ def test_pause_holds_the_screen_and_resume_catches_up():
             await pilot.press("p")
             await wait_until(pilot, lambda: app.stream_done)
             assert app.state.snapshots == 6
-            assert dict((r.keys, r.count) for r in app.query_one("AggTable").rows)[("nginx", "read")] == 600
+            assert dict((r.keys, r.count) for r in table_rows(app))[("nginx", "read")] == 600
 
     run(scenario())
 

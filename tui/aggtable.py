@@ -7,8 +7,6 @@ every cell it is given, which takes seconds at that size).
 
 from __future__ import annotations
 
-from typing import Sequence
-
 from rich.segment import Segment
 from textual.binding import Binding
 from textual.events import Click
@@ -18,7 +16,7 @@ from textual.strip import Strip
 
 from .estimate import format_count, format_rate, format_value
 from .messages import RowSelected, SortRequested
-from .state import Column, ViewRow
+from .state import Column, TableView, ViewRow
 
 NUMBER_WIDTH = 8
 MIN_KEY_WIDTH = 6
@@ -76,8 +74,7 @@ class AggTable(ScrollView, can_focus=True):
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None):
         super().__init__(name=name, id=id, classes=classes)
-        self.columns: list[Column] = []
-        self.rows: list[ViewRow] = []
+        self.view = TableView.empty()
         self.worst: set[int] = set()
         self.unit: str | None = None
         self.sort_column = 0
@@ -86,36 +83,40 @@ class AggTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ data
 
-    def set_rows(
+    @property
+    def columns(self) -> list[Column]:
+        return self.view.columns
+
+    def set_view(
         self,
-        columns: Sequence[Column],
-        rows: Sequence[ViewRow],
+        view: TableView,
         *,
-        worst: set[int] | None = None,
         unit: str | None = None,
         sort_column: int = 0,
         keep_keys: tuple | None = None,
     ) -> None:
         """Replace the content; the cursor follows the row with ``keep_keys`` if it is still there."""
-        self.columns = list(columns)
-        self.rows = list(rows)
-        self.worst = worst or set()
+        self.view = view
+        self.worst = view.worst()
         self.unit = unit
         self.sort_column = sort_column
         if keep_keys is not None:
-            for index, row in enumerate(self.rows):
-                if row.keys == keep_keys:
-                    self.cursor = index
-                    break
-        self.cursor = max(0, min(self.cursor, len(self.rows) - 1))
+            found = view.index_of(keep_keys)
+            if found is not None:
+                self.cursor = found
+        self.cursor = max(0, min(self.cursor, len(view) - 1))
         self._widths = []
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self.virtual_size = Size(self.size.width, len(view) + 1)
         self._scroll_cursor_into_view()
         self.refresh()
 
     @property
     def selected(self) -> ViewRow | None:
-        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+        return self.view.row(self.cursor) if 0 <= self.cursor < len(self.view) else None
+
+    @property
+    def selected_keys(self) -> tuple | None:
+        return self.view.keys(self.cursor) if 0 <= self.cursor < len(self.view) else None
 
     # ------------------------------------------------------------------ keys
 
@@ -126,10 +127,10 @@ class AggTable(ScrollView, can_focus=True):
         self._move_to(self.cursor + direction * max(1, self.size.height - 2))
 
     def action_jump(self, where: int) -> None:
-        self._move_to(0 if where == 0 else len(self.rows) - 1)
+        self._move_to(0 if where == 0 else len(self.view) - 1)
 
     def _move_to(self, index: int) -> None:
-        index = max(0, min(index, len(self.rows) - 1))
+        index = max(0, min(index, len(self.view) - 1))
         if index != self.cursor:
             self.cursor = index
             self._scroll_cursor_into_view()
@@ -164,7 +165,7 @@ class AggTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._widths = []
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self.virtual_size = Size(self.size.width, len(self.view) + 1)
 
     def _column_widths(self) -> list[int]:
         if self._widths:
@@ -175,11 +176,11 @@ class AggTable(ScrollView, can_focus=True):
         widths = [NUMBER_WIDTH] * len(self.columns)
         if key_columns:
             # Each key column gets what its longest value (in the first rows) needs, shrunk to fit.
-            sample = self.rows[:500]
+            sample = [self.view.keys(i) for i in range(min(500, len(self.view)))]
             wanted = []
             for i in key_columns:
                 column = self.columns[i]
-                longest = max((len(str(_key(r, column.key_index))) for r in sample), default=0)
+                longest = max((len(str(_key_at(k, column.key_index))) for k in sample), default=0)
                 wanted.append(max(MIN_KEY_WIDTH, len(column.title), longest))
             while sum(wanted) > space and max(wanted) > MIN_KEY_WIDTH:
                 widest = wanted.index(max(wanted))
@@ -198,7 +199,7 @@ class AggTable(ScrollView, can_focus=True):
         if y == 0:
             return self._header(width)
         index = int(self.scroll_y) + y - 1
-        if index >= len(self.rows):
+        if index >= len(self.view):
             return Strip.blank(width, self.rich_style)
         return self._row(index, width)
 
@@ -213,7 +214,7 @@ class AggTable(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width, base)
 
     def _row(self, index: int, width: int) -> Strip:
-        row = self.rows[index]
+        row = self.view.row(index, with_buckets=False)
         style = self.rich_style
         if index in self.worst:
             style = style + self.get_component_rich_style("aggtable--worst")
@@ -229,7 +230,7 @@ class AggTable(ScrollView, can_focus=True):
 
     def _cell(self, row: ViewRow, column: Column) -> str:
         if column.attribute == "key":
-            return str(_key(row, column.key_index))
+            return str(_key_at(row.keys, column.key_index))
         value = getattr(row, column.attribute)
         if column.attribute == "rate":
             return format_rate(value)
@@ -238,8 +239,8 @@ class AggTable(ScrollView, can_focus=True):
         return format_value(value, self.unit)
 
 
-def _key(row: ViewRow, index: int):
-    return row.keys[index] if index < len(row.keys) else ""
+def _key_at(keys: tuple, index: int):
+    return keys[index] if index < len(keys) else ""
 
 
 def _fit(text: str, width: int, right: bool) -> str:

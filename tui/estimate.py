@@ -158,3 +158,43 @@ def _three_digits(x: float) -> str:
     if magnitude >= 10:
         return f"{x:.1f}"
     return f"{x:.2f}"
+
+
+# --------------------------------------------------------------------------- many rows at once
+
+QUANTILES_AND_MAX = PERCENTILES + (1.0,)
+
+
+def summarize_cells(rows, lo, hi, counts, row_count: int):
+    """(p50, p90, p99, max) of many rows at once, the same estimate as :func:`summarize`.
+
+    The buckets of all rows are given as flat numpy arrays sorted by ``rows`` then
+    ``lo``: ``lo``/``hi`` are floats with ``-inf``/``inf`` for open ends. Returns a
+    ``(4, row_count)`` float array, NaN for rows without counts. With 10,000 keys this
+    is a few milliseconds where a Python loop takes hundreds.
+    """
+    import numpy as np
+
+    out = np.full((len(QUANTILES_AND_MAX), row_count), np.nan)
+    if len(counts) == 0 or row_count == 0:
+        return out
+    counts = counts.astype(np.float64)
+    cumulative = np.cumsum(counts)
+    totals = np.bincount(rows, weights=counts, minlength=row_count)
+    first = np.searchsorted(rows, np.arange(row_count), side="left")
+    before = np.where(first > 0, cumulative[np.maximum(first - 1, 0)], 0.0)
+    valid = totals > 0
+    last = len(cumulative) - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k, q in enumerate(QUANTILES_AND_MAX):
+            target = before + q * totals
+            index = np.minimum(np.searchsorted(cumulative, target, side="left"), last)
+            below = cumulative[index] - counts[index]
+            fraction = np.where(counts[index] > 0, (target - below) / counts[index], 1.0)
+            low, high = lo[index], hi[index]
+            top = np.maximum(low, high - 1)
+            value = low + np.clip(fraction, 0.0, 1.0) * (top - low)
+            value = np.where(np.isinf(low), high - 1, value)
+            value = np.where(np.isinf(high), low, value)
+            out[k] = np.where(valid, value, np.nan)
+    return out

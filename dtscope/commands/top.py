@@ -75,8 +75,9 @@ def run(args: argparse.Namespace) -> int:
         source.stop()
         raise UsageError("dtscope top needs a terminal (use `dtscope run` to record without one)")
 
-    from dtscope.tui.app import TopApp
+    from dtscope.tui.app import TopApp, tune_garbage_collector
 
+    tune_garbage_collector()
     app = TopApp(source, history=args.history)
     try:
         app.run()
