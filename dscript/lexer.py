@@ -115,7 +115,7 @@ EXPRESSION_TOKEN = re.compile(
 TOKEN_KINDS = {"ksym": "KSYM", "agg": "AGG", "macro": "MACRO"}
 
 ASSIGNED_NAME = re.compile(r"(?<![\w>.])([A-Za-z_]\w*_t)\s*(?:=(?!=)|\+=|-=|\+\+|--|\[)")
-TYPEDEF_START = re.compile(r"\btypedef\b")
+TYPEDEF_START = re.compile(r"(?<![@\w>.$`])typedef\b")
 
 
 class LexError(Exception):
