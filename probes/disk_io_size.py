@@ -1,6 +1,6 @@
 """Disk I/O sizes by device: the distribution and the total bytes issued."""
 
-from dtscope.dscript.api import aggregation, args, probe, quantize, sum
+from dtscope.dscript.api import aggregation, args, probe, quantize, sum, this
 
 META = {
     "name": "disk-io-size",
@@ -15,5 +15,10 @@ io_bytes = aggregation(units="bytes", labels=["major", "minor"], help="total byt
 
 @probe("io:::start")
 def issue():
-    size[args[1].dev_major, args[1].dev_minor] = quantize(args[0].b_bcount)
-    io_bytes[args[1].dev_major, args[1].dev_minor] = sum(args[0].b_bcount)
+    # Read the arguments once (bpftrace 0.17 may emit a context access the verifier
+    # rejects when they are read again after a histogram update).
+    this.major = args[1].dev_major
+    this.minor = args[1].dev_minor
+    this.size = args[0].b_bcount
+    size[this.major, this.minor] = quantize(this.size)
+    io_bytes[this.major, this.minor] = sum(this.size)

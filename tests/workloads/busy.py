@@ -94,8 +94,8 @@ def build(directory: Path) -> Path:
     return binary
 
 
-def busy_workload(binary: Path, spin_ms: float = 500, sleeps: int = 0, sleep_ms: int = 0):
+def busy_workload(binary: Path, spin_ms: float = 500, sleeps: int = 0, sleep_ms: int = 0, cgroup: Path | None = None):
     from . import Workload
 
     argv = [str(binary), "--spin-ms", str(spin_ms), "--sleeps", str(sleeps), "--sleep-ms", str(sleep_ms)]
-    return Workload(binary.name, argv=argv)
+    return Workload(binary.name, argv=argv, cgroup=cgroup)

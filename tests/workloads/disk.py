@@ -27,6 +27,16 @@ def disk_workload(nbytes: int, directory: str = "/var/tmp", cgroup=None):
     return Workload("disk.py", "--dir", directory, "--bytes", str(nbytes), cgroup=cgroup)
 
 
+def whole_disk(major: int, minor: int) -> tuple[int, int]:
+    """The disk holding a partition (the block layer issues requests on the whole disk)."""
+    sysfs = f"/sys/dev/block/{major}:{minor}"
+    if os.path.exists(os.path.join(sysfs, "partition")):
+        with open(os.path.join(sysfs, "..", "dev")) as dev:
+            parent_major, parent_minor = dev.read().strip().split(":")
+        return int(parent_major), int(parent_minor)
+    return major, minor
+
+
 def main() -> None:
     import _child
 
@@ -47,7 +57,8 @@ def main() -> None:
     stat = os.stat(path)
     _child.set_comm("dtscope-disk")
     fd = os.open(path, os.O_RDWR | os.O_DIRECT)
-    _child.ready(pid=os.getpid(), major=os.major(stat.st_dev), minor=os.minor(stat.st_dev))
+    major, minor = whole_disk(os.major(stat.st_dev), os.minor(stat.st_dev))
+    _child.ready(pid=os.getpid(), major=major, minor=minor)
     try:
         written = read = 0
         view = memoryview(buffer)

@@ -1,5 +1,8 @@
 io:::start
 {
-	@size[args[1]->dev_major, args[1]->dev_minor] = quantize(args[0]->b_bcount);
-	@io_bytes[args[1]->dev_major, args[1]->dev_minor] = sum(args[0]->b_bcount);
+	this->major = args[1]->dev_major;
+	this->minor = args[1]->dev_minor;
+	this->size = args[0]->b_bcount;
+	@size[this->major, this->minor] = quantize(this->size);
+	@io_bytes[this->major, this->minor] = sum(this->size);
 }
