@@ -261,8 +261,8 @@ class DTraceBackend(Backend):
             },
         )
 
-    def command(self, binary: str, program_path: str, options: RunOptions) -> list[str]:
-        cmd = [binary, "-q", "-x", "droptags"]
+    def command(self, binary: str, program_path: str, options: RunOptions, droptags: bool = True) -> list[str]:
+        cmd = [binary, "-q"] + (["-x", "droptags"] if droptags else [])
         for name, value in options.tracer_options.items():
             if name in _OTHER_BACKENDS_OPTIONS:
                 continue
@@ -291,7 +291,13 @@ class DTraceBackend(Backend):
             with open(program_path, "w") as fh:
                 fh.write(prepared.text)
             run = _DTraceRun(self, self.command(binary, program_path, options), program_path, prepared, options)
-            yield from run.snapshots()
+            try:
+                yield from run.snapshots()
+            except _NoDroptags:
+                # An older consumer without -x droptags: drops are still read from
+                # their untagged wording.
+                cmd = self.command(binary, program_path, options, droptags=False)
+                yield from _DTraceRun(self, cmd, program_path, prepared, options).snapshots()
 
 
 DtraceBackend = DTraceBackend  # the spelling collectors.session imports
@@ -329,6 +335,10 @@ def _utcnow() -> _dt.datetime:
 
 
 # --------------------------------------------------------------------------- one run
+
+
+class _NoDroptags(Exception):
+    """dtrace refused ``-x droptags`` (consumers older than 2012 lack it)."""
 
 
 @dataclass
@@ -568,6 +578,8 @@ class _DTraceRun:
             self.collected.append(final)
             yield final
             return
+        if not self.collected and any("droptags" in m for m in self.fatal) and "droptags" in self.cmd:
+            raise _NoDroptags()
         if self.privileges:
             raise TracerPermissionError(PRIVILEGE_ADVICE + "\ndtrace said: " + "\n".join(self.fatal))
         if self.compile_errors:

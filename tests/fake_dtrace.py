@@ -22,7 +22,8 @@ Tests run it as ``python -S tests/fake_dtrace.py`` through a small wrapper (see
 Environment: ``FAKE_DTRACE_LOG`` (append the argv as a JSON line),
 ``FAKE_DTRACE_VERSION`` (what ``-V`` prints; default Oracle D 2.0),
 ``FAKE_DTRACE_FIXTURES`` (where the captures are), ``FAKE_DTRACE_STARTUP`` (seconds
-before BEGIN, as a real dtrace spends compiling).
+before BEGIN, as a real dtrace spends compiling), ``FAKE_DTRACE_NO_DROPTAGS`` (refuse
+``-x droptags`` as consumers older than 2012 do).
 """
 
 from __future__ import annotations
@@ -278,6 +279,9 @@ def main(argv: list[str]) -> int:
             i += 2
             continue
         i += 1
+    if "droptags" in options and os.environ.get("FAKE_DTRACE_NO_DROPTAGS"):
+        err("dtrace: failed to set -x droptags: Invalid option name")
+        return 2
     if script is None:
         err("dtrace: fake: no -s FILE given")
         return 2

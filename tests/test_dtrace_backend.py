@@ -177,6 +177,14 @@ def test_aggregation_drops_with_droptags_and_the_anonymous_aggregation(argv_log)
     assert ["-x", "droptags"] == logged(argv_log)[-1][1:3]
 
 
+def test_a_dtrace_without_droptags_is_rerun_without_it(argv_log, monkeypatch):
+    monkeypatch.setenv("FAKE_DTRACE_NO_DROPTAGS", "1")
+    src = "BEGIN { i = 0; }\nprofile-1000 /i < 20000/ { @[i++] = count(); }\n"
+    (snap,), _, _ = run(src)
+    assert snap.drops == {"aggregation": 3948}  # the untagged capture's wording
+    assert ["droptags" in argv for argv in logged(argv_log)] == [True, False]
+
+
 def test_dynamic_variable_drops(argv_log):
     (snap,), _, _ = run("profile-1000 { x[timestamp] = 1; }")
     assert snap.drops == {"dynamic": 976} and snap.rows == []
