@@ -185,7 +185,7 @@ def get(name: str) -> Probe:
     return library[name]
 
 
-def list(area: str | None = None) -> builtins.list[Probe]:  # noqa: A001 - the registry's verb
+def list(area: str | None = None) -> builtins.list[Probe]:
     """All probes (of one area), by area in :data:`AREAS` order, then by name."""
     if area is not None and area not in AREAS:
         raise UsageError(f"unknown area {area!r} (areas: {', '.join(AREAS)})")

@@ -1,6 +1,17 @@
 """Time the host spends handling VM exits: in the kernel, and in the VMM for user-space exits."""
 
-from dtscope.dscript.api import aggregation, arg0, arg1, execname, pid, probe, quantize, self, timestamp, zonename
+from dtscope.dscript.api import (
+    aggregation,
+    arg0,
+    arg1,
+    execname,
+    pid,
+    probe,
+    quantize,
+    self,
+    timestamp,
+    zonename,
+)
 
 META = {
     "name": "kvm-exit-latency",

@@ -1,6 +1,18 @@
 """What the zfs-fuse daemon does underneath: its system calls and the disk I/O it issues."""
 
-from dtscope.dscript.api import aggregation, args, count, execname, param, probe, probefunc, quantize, self, sum, timestamp
+from dtscope.dscript.api import (
+    aggregation,
+    args,
+    count,
+    execname,
+    param,
+    probe,
+    probefunc,
+    quantize,
+    self,
+    sum,
+    timestamp,
+)
 
 META = {
     "name": "zfs-fuse-daemon",

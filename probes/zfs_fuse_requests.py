@@ -1,6 +1,17 @@
 """FUSE requests to zfs-fuse (or any FUSE file system): counts, latency and errors by opcode."""
 
-from dtscope.dscript.api import aggregation, arg0, arg1, arg2, arg3, assoc_array, count, probe, quantize, timestamp
+from dtscope.dscript.api import (
+    aggregation,
+    arg0,
+    arg1,
+    arg2,
+    arg3,
+    assoc_array,
+    count,
+    probe,
+    quantize,
+    timestamp,
+)
 
 META = {
     "name": "zfs-fuse-requests",

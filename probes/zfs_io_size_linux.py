@@ -1,6 +1,17 @@
 """ZFS read and write sizes on Linux: the data carried by zfs-fuse's FUSE requests."""
 
-from dtscope.dscript.api import aggregation, arg0, arg1, arg2, arg3, assoc_array, probe, quantize, sum, this
+from dtscope.dscript.api import (
+    aggregation,
+    arg0,
+    arg1,
+    arg2,
+    arg3,
+    assoc_array,
+    probe,
+    quantize,
+    sum,
+    this,
+)
 
 META = {
     "name": "zfs-io-size",

@@ -1,6 +1,15 @@
 """ZFS read, write and fsync latency by dataset (illumos: fbt on the ZPL entry points)."""
 
-from dtscope.dscript.api import aggregation, args, probe, probefunc, quantize, self, stringof, timestamp
+from dtscope.dscript.api import (
+    aggregation,
+    args,
+    probe,
+    probefunc,
+    quantize,
+    self,
+    stringof,
+    timestamp,
+)
 
 META = {
     "name": "zfs-latency",

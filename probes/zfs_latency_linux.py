@@ -1,6 +1,15 @@
 """ZFS read, write and fsync latency on Linux, where ZFS (zfs-fuse) serves files through FUSE."""
 
-from dtscope.dscript.api import aggregation, arg0, arg1, arg2, assoc_array, probe, quantize, timestamp
+from dtscope.dscript.api import (
+    aggregation,
+    arg0,
+    arg1,
+    arg2,
+    assoc_array,
+    probe,
+    quantize,
+    timestamp,
+)
 
 META = {
     "name": "zfs-latency",

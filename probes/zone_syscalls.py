@@ -1,6 +1,15 @@
 """System call rate and latency by zone (on Linux: by cgroup)."""
 
-from dtscope.dscript.api import aggregation, count, probe, probefunc, quantize, self, timestamp, zonename
+from dtscope.dscript.api import (
+    aggregation,
+    count,
+    probe,
+    probefunc,
+    quantize,
+    self,
+    timestamp,
+    zonename,
+)
 
 META = {
     "name": "zone-syscalls",

@@ -13,12 +13,12 @@ import os
 from pathlib import Path
 
 import pytest
-
-from dtscope import probes
 from dtscope.dscript.checks import check
 from dtscope.dscript.parser import parse
 from dtscope.dscript.printer import to_d
 from dtscope.dscript.pyscript import compile_file
+
+from dtscope import probes
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "probes"
 UPDATE = os.environ.get("DTSCOPE_UPDATE_GOLDEN") == "1"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
+from dtscope.dscript.pyscript import compile_file
 
 from dtscope import probes
-from dtscope.dscript.pyscript import compile_file
 from dtscope.errors import UsageError, UserError
 
 # What issue 6 asks the library to cover, by area.
@@ -68,7 +67,7 @@ def test_get_and_platform_choice(monkeypatch):
     assert probes.get("zfs-arc").path.name == "zfs_arc.py"
     monkeypatch.setenv("DTSCOPE_PLATFORM", "linux")
     with pytest.raises(UserError, match="probe zfs-arc does not run on linux: it serves illumos"):
-        probes.get("zfs-arc").path
+        _ = probes.get("zfs-arc").path
     with pytest.raises(KeyError):
         probes.get("no-such-probe")
     with pytest.raises(UsageError, match="unknown area 'web'"):

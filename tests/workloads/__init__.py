@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 HERE = Path(__file__).resolve().parent
 
@@ -49,7 +49,7 @@ class Workload:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            preexec_fn=preexec,
+            preexec_fn=preexec,  # noqa: PLW1509 - tests spawn workloads from one thread
         )
         self.info: dict[str, Any] = self._read_line("ready")
         self.pid: int = self.proc.pid
@@ -90,7 +90,7 @@ class Workload:
             if stream:
                 stream.close()
 
-    def __enter__(self) -> "Workload":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -50,8 +50,7 @@ def main() -> None:
     buffer = mmap.mmap(-1, CHUNK)  # page-aligned, as O_DIRECT needs
     buffer.write(b"\xa5" * CHUNK)
     with open(path, "wb") as f:
-        for offset in range(0, args.bytes, CHUNK):
-            f.write(buffer[: min(CHUNK, args.bytes - offset)])
+        f.writelines(buffer[: min(CHUNK, args.bytes - offset)] for offset in range(0, args.bytes, CHUNK))
         f.flush()
         os.fsync(f.fileno())
     stat = os.stat(path)

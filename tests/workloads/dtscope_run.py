@@ -8,7 +8,6 @@ rows. :func:`rows` and :func:`value` pick rows out by aggregation and key.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -54,10 +53,10 @@ def run_probe(
         finally:
             (gate_dir / "finished").touch()
             try:
-                out, err = tracer.communicate(timeout=timeout)
+                _out, err = tracer.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 tracer.kill()
-                out, err = tracer.communicate()
+                _out, err = tracer.communicate()
         if tracer.returncode != 0:
             raise ProbeRunError(f"dtscope run {probe} failed ({tracer.returncode}): {err}")
         with open(output) as fh:

@@ -26,7 +26,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _child  # noqa: E402
+import _child
 
 KVMIO = 0xAE
 
@@ -69,7 +69,7 @@ SEGMENT_SIZE = 24  # struct kvm_segment: base u64, limit u32, selector u16, 8 fl
 def guest_code(pio: int, mmio: int, port: int) -> bytes:
     if not (0 <= pio <= 0xFFFF and 0 <= mmio <= 0xFFFF and 0 <= port <= 0xFFFF):
         raise ValueError("counts and port must fit in 16 bits")
-    u16 = lambda v: struct.pack("<H", v)  # noqa: E731
+    u16 = lambda v: struct.pack("<H", v)
     return b"".join(
         [
             b"\xb9" + u16(pio),  # 0: mov cx, pio

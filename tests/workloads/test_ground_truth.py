@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from . import run_all
-from .busy import NAP_FUNCTION, SPIN_FUNCTION, busy_workload, build
+from .busy import NAP_FUNCTION, SPIN_FUNCTION, build, busy_workload
 from .cgroups import Cgroup, syscall_workload
 from .kvm_guest import MMIO_ADDRESS
 from .tcp import transfer
@@ -120,11 +120,10 @@ def test_direct_disk_io_is_issued_by_its_cgroup():
     from .disk import disk_workload
 
     nbytes = 3 * 1024 * 1024 + 4096
-    with Cgroup("dtscope-gt-disk") as cgroup:
-        with disk_workload(nbytes, cgroup=cgroup.path) as disk:
-            tracer = Bpftrace(
-                f"tracepoint:block:block_rq_issue /cgroup == {cgroup.id}/ {{ @bytes[args->rwbs] = sum(args->bytes); }}"
-            )
-            assert run_all([disk]) == [{"written": nbytes, "read": nbytes}]
-            maps = tracer.stop()
+    with Cgroup("dtscope-gt-disk") as cgroup, disk_workload(nbytes, cgroup=cgroup.path) as disk:
+        tracer = Bpftrace(
+            f"tracepoint:block:block_rq_issue /cgroup == {cgroup.id}/ {{ @bytes[args->rwbs] = sum(args->bytes); }}"
+        )
+        assert run_all([disk]) == [{"written": nbytes, "read": nbytes}]
+        maps = tracer.stop()
     assert sorted(maps["@bytes"].values()) == [nbytes, nbytes]

@@ -50,7 +50,7 @@ class Bpftrace:
             os.kill(STOP_PID, 0)
         except ProcessLookupError:
             pass
-        out, err = self.proc.communicate(timeout=self.timeout)
+        out, _err = self.proc.communicate(timeout=self.timeout)
         maps: dict[str, Any] = {}
         for line in out.splitlines():
             if not line.startswith("{"):

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,7 +35,7 @@ def daemon_running() -> bool:
 
 
 def daemon_pid() -> int | None:
-    found = subprocess.run(["pgrep", "-x", "zfs-fuse"], capture_output=True, text=True)
+    found = subprocess.run(["pgrep", "-x", "zfs-fuse"], capture_output=True, text=True, check=False)
     pids = found.stdout.split()
     return int(pids[0]) if pids else None
 
@@ -89,7 +90,7 @@ class ZfsPool:
             self.daemon = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "ZfsPool":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
