@@ -588,3 +588,74 @@ def test_live_profile_of_one_zone(tmp_path: Path, dtscope_cli, spinner_binary: P
     profile = flame.parse_stacks((tmp_path / "zone.folded").read_text())
     assert {stack[0] for stack in profile.stacks} == {"dtscope_spin"}
     assert profile.total >= 10
+
+
+GETPPID_C = r"""
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+__attribute__((noinline)) void dtscope_call_getppid(void) { syscall(SYS_getppid); }
+int main(void) {
+    char line[8];
+    fgets(line, sizeof line, stdin);  /* "go": the tracer is attached */
+    for (int i = 0; i < 1000; i++) dtscope_call_getppid();
+    write(1, "done\n", 5);  /* the tracer stops here, while we still live for ustack() */
+    fgets(line, sizeof line, stdin);
+    return 0;
+}
+"""
+
+
+@pytest.mark.tracing
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_real_bpftrace_stack_output(tmp_path: Path, json_output: bool) -> None:
+    """bpftrace's own printout of @[kstack, ustack] for exactly 1000 getppid calls."""
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        pytest.skip("no C compiler")
+    (tmp_path / "g.c").write_text(GETPPID_C)
+    binary = tmp_path / "dtscope_getppid"
+    subprocess.run([gcc, "-O0", "-fno-omit-frame-pointer", "-o", str(binary), str(tmp_path / "g.c")],
+                   check=True)
+    program = tmp_path / "stacks.bt"
+    child = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    tracer = None
+    try:
+        program.write_text(
+            'BEGIN { printf("__ready__\\n"); }\n'  # BEGIN fires once every probe is attached
+            f"tracepoint:syscalls:sys_enter_getppid /pid == {child.pid}/ {{ @[kstack, ustack] = count(); }}\n"
+            f"tracepoint:syscalls:sys_enter_write /pid == {child.pid}/ {{ exit(); }}\n"
+        )
+        command = ["bpftrace", *(["-f", "json"] if json_output else []), str(program)]
+        # One process: bpftrace's user symbol cache is exact, and much faster.
+        env = dict(os.environ, BPFTRACE_CACHE_USER_SYMBOLS="1")
+        tracer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                  env=env)
+        head = ""
+        while "__ready__" not in head:
+            line = tracer.stdout.readline()
+            assert line, head
+            head += line
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        output = head + tracer.communicate(timeout=60)[0]
+    finally:
+        child.kill()
+        child.wait()
+        if tracer is not None and tracer.poll() is None:
+            tracer.kill()
+            tracer.wait()
+    assert tracer.returncode == 0
+    fmt = "bpftrace-json" if json_output else "bpftrace"
+    assert flame.detect_format(output) == fmt
+    profile = flame.parse_stacks(output)
+    assert profile.total == 1000
+    for stack in profile.stacks:
+        kernel = [f for f in stack if flame.is_kernel(f)]
+        user = [f for f in stack if not flame.is_kernel(f)]
+        assert kernel and user, stack
+        assert stack[-len(kernel):] == tuple(kernel)  # the kernel sits on top of the user stack
+        assert any(f.startswith("entry_SYSCALL_64") for f in kernel), stack
+        # libc's syscall() keeps no frame pointer, so frame-pointer unwinding skips its
+        # caller; main is always there.
+        assert "main" in user, stack
