@@ -65,7 +65,10 @@ class Supervisor(threading.Thread):
 
     def run(self) -> None:
         delay = self.backoff_initial
+        error: str | None = None
         while not self.stopping:
+            if error is not None:
+                self.metrics.note_restart(error)  # counted as the restart happens
             started = time.monotonic()
             error = self._run_once()
             self.metrics.set_up(False)
@@ -82,7 +85,6 @@ class Supervisor(threading.Thread):
             if self._stop_event.wait(delay):
                 break
             delay = min(delay * 2, self.backoff_max)
-            self.metrics.note_restart(error)
 
     def _run_once(self) -> str:
         """Run the tracer until it ends; return why it ended."""

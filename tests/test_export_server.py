@@ -378,6 +378,7 @@ def test_a_dying_tracer_is_restarted_and_counters_never_go_back():
 
 def test_a_tracer_that_exits_is_restarted_with_growing_backoff():
     starts = []
+    messages = []
 
     def source():
         starts.append(time.monotonic())
@@ -385,16 +386,19 @@ def test_a_tracer_that_exits_is_restarted_with_growing_backoff():
 
     metrics = ScriptMetrics("t")
     supervisor = Supervisor(
-        metrics, source, backoff_initial=0.1, backoff_max=0.4, log=lambda m: None
+        metrics, source, backoff_initial=0.1, backoff_max=0.4, log=messages.append
     )
     supervisor.start()
-    time.sleep(1.2)
+    deadline = time.monotonic() + 10
+    while len(starts) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
     supervisor.stop()
     supervisor.join(5)
+    delays = [float(m.rsplit(" ", 1)[1].rstrip("s")) for m in messages[:4]]
+    assert delays == [0.1, 0.2, 0.4, 0.4]  # doubling, capped at backoff_max
+    assert all("tracer exited" in m for m in messages)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert len(gaps) >= 3
-    assert gaps[0] >= 0.1 and gaps[1] >= 0.2 and gaps[2] >= 0.4
-    assert all(gap < 0.4 + 0.3 for gap in gaps)  # capped at backoff_max
+    assert all(gap >= delay for gap, delay in zip(gaps, delays, strict=False))
     assert not metrics.up
     assert metrics.restarts == len(starts) - 1
 
