@@ -247,3 +247,14 @@ def test_disk_probes_see_the_direct_io():
         found = run_probe("disk-latency", _release(disk))
         device = (disk.info["major"], disk.info["minor"])
     assert value(found, "latency", *device) >= 2 * math.ceil(nbytes / (256 * 1024))
+
+
+def test_run_a_probe_by_name_for_a_duration(dtscope_cli, tmp_path):
+    output = tmp_path / "run.jsonl"
+    code, _, err = dtscope_cli("run", "syscall-counts", "--duration", "500ms", "-o", str(output))
+    assert code == 0, err
+    from dtscope.collectors.model import read_jsonl
+
+    with open(output) as fh:
+        snapshots = list(read_jsonl(fh))
+    assert snapshots[-1].aggregations["calls"].unit == "count"
