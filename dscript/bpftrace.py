@@ -197,7 +197,8 @@ def _llquantize_index_expr(var: str, factor: int, low: int, high: int, steps: in
     for _order in range(low, high + 1):
         nbuckets = min(steps, this)
         width = this // nbuckets
-        pieces.append((f"{var} < {this}", f"{base} + ({var} - {last}) / {width}"))
+        # here var >= last: an unsigned division is exact
+        pieces.append((f"{var} < {this}", f"{base} + (int64)((uint64)({var} - {last}) / {width})"))
         base += nbuckets - nbuckets // factor
         last, this = this, this * factor
     text = str(base)
@@ -1078,7 +1079,9 @@ class BpftraceGenerator(Generator):
         ):
             # D frees a dynamic variable set to 0; reading it again gives 0 in both.
             return f"delete({target})"
-        if node.op not in ("=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="):
+        if node.op in ("/=", "%="):
+            return f"{target} = {self.signed_division(node.op[0], node.target, node.value)}"
+        if node.op not in ("=", "+=", "-=", "*=", "&=", "|=", "^=", "<<=", ">>="):
             return self.fail(f"assignment operator {node.op} has no bpftrace counterpart", node)[0]
         return f"{target} {node.op} {self.expr(node.value, PREC_ASSIGN)}"
 
@@ -1665,7 +1668,42 @@ class BpftraceGenerator(Generator):
             special = self.compare_special(node)
             if special is not None:
                 return special, 10
+        if node.op in ("/", "%"):
+            return self.signed_division(node.op, node.left, node.right), PREC_PRIMARY
         return super().expr_Binary(node)
+
+    def signed_division(self, op: str, left: A.Expr, right: A.Expr) -> str:
+        """D's ``/`` and ``%`` on signed integers truncate toward zero, as in C.
+
+        BPF divides unsigned (bpftrace 0.17 gives -7 / 2 = -4), so divide the magnitudes
+        and put the sign back: the quotient is negative when the signs differ, the
+        remainder has the sign of the dividend. Division by zero gives 0 (DTrace: an error).
+        """
+        a_lit, b_lit = _int_literal(left), _int_literal(right)
+        if a_lit is not None and b_lit is not None and b_lit != 0:
+            quotient = abs(a_lit) // abs(b_lit) * (-1 if (a_lit < 0) != (b_lit < 0) else 1)
+            return str(quotient if op == "/" else a_lit - quotient * b_lit)
+        a = self.expr(left, PREC_UNARY + 1)
+        b = self.expr(right, PREC_UNARY + 1)
+        a_abs = str(abs(a_lit)) if a_lit is not None else f"(uint64)({a} < 0 ? -{a} : {a})"
+        b_abs = str(abs(b_lit)) if b_lit is not None else f"(uint64)({b} < 0 ? -{b} : {b})"
+        magnitude = f"(int64)({a_abs} {op} {b_abs})"
+        a_negative: bool | str = (a_lit < 0) if a_lit is not None else f"{a} < 0"
+        b_negative: bool | str = (b_lit < 0) if b_lit is not None else f"{b} < 0"
+        negative: bool | str
+        if op == "%" or b_negative is False:
+            negative = a_negative
+        elif b_negative is True:
+            negative = (not a_negative) if isinstance(a_negative, bool) else f"!({a_negative})"
+        elif isinstance(a_negative, bool):
+            negative = b_negative if not a_negative else f"!({b_negative})"
+        else:
+            negative = f"({a_negative}) != ({b_negative})"
+        if negative is False:
+            return f"({magnitude})"
+        if negative is True:
+            return f"(-{magnitude})"
+        return f"(({negative}) ? -{magnitude} : {magnitude})"
 
     def compare_special(self, node: A.Binary) -> str | None:
         """String comparisons that bpftrace answers with numbers: zonename, raw syscall names."""

@@ -425,8 +425,8 @@ def test_llquantize_text(events):
     out = bt("syscall::read:return { @l[execname] = llquantize(arg0, 10, 0, 1, 10); }", events)
     assert "$__v1 = args->ret;" in out.text
     assert (
-        "@l[comm] = lhist(($__v1 < 1 ? 0 : ($__v1 < 10 ? 1 + ($__v1 - 1) / 1 : "
-        "($__v1 < 100 ? 10 + ($__v1 - 10) / 10 : 19))), 0, 20, 1);"
+        "@l[comm] = lhist(($__v1 < 1 ? 0 : ($__v1 < 10 ? 1 + (int64)((uint64)($__v1 - 1) / 1) : "
+        "($__v1 < 100 ? 10 + (int64)((uint64)($__v1 - 10) / 10) : 19))), 0, 20, 1);"
     ) in out.text
     assert out.maps["@l"].params == (10, 0, 1, 10) and len(llquantize_bounds(10, 0, 1, 10)) == 20
 
@@ -629,3 +629,19 @@ def test_compile_command_lowers_to_bpftrace(dtscope_cli, tmp_path):
     code, out, err = dtscope_cli("compile", "--target", "bpftrace", str(bad))
     assert code != 0 and "Traceback" not in err
     assert f"{bad}:2:" in err and "vtimestamp" in err
+
+
+def test_signed_division(events):
+    out = bt(
+        "syscall::read:return { @a = sum(arg0 / 10); @b = sum(arg0 % arg1); @c = sum(-7 / 2); }",
+        events,
+    )
+    assert (
+        "@a = sum(((args->ret < 0) ? -(int64)((uint64)(args->ret < 0 ? -args->ret : args->ret) / 10) : "
+        in out.text
+    )
+    assert (
+        "@b = sum(((args->ret < 0) ? -(int64)((uint64)(args->ret < 0 ? -args->ret : args->ret) % (uint64)("
+        in out.text
+    )
+    assert "@c = sum(-3);" in out.text

@@ -210,6 +210,19 @@ def test_aggregations_of_fixed_values_match_dtrace(tmp_path):
         "@mx = max(-3);",
     ]
     lines += [f"@sd = stddev({v});" for v in (2, 4, 4, 4, 5, 5, 7, 9)]
+    # D divides signed integers as C does (toward zero); BPF divides unsigned.
+    lines += [
+        "this->a = -7;",
+        "this->b = 2;",
+        "@d1 = sum(this->a / this->b);",
+        "@d2 = sum(this->a % this->b);",
+        "@d3 = sum(-this->a / -this->b);",
+        "@d4 = sum(this->a / -2);",
+        "@d5 = sum(-this->a % -this->b);",
+        "this->c = 100;",
+        "this->c /= this->a;",
+        "@d6 = sum(this->c);",
+    ]
     lines += [
         '@k["a,b", 3, -1] = count();',
         '@k["a,b", 3, -1] = count();',
@@ -242,6 +255,7 @@ def test_aggregations_of_fixed_values_match_dtrace(tmp_path):
     stats, sumsq = maps["@sd"], maps["@dtscope_sumsq_sd"]
     assert (stats["count"], stats["total"], sumsq) == (8, 40, 232)  # stddev = sqrt(232/8 - 5^2) = 2
     assert maps["@k"] == {"a,b,3,-1": 2, "c,4,2": 1}
+    assert [maps[f"@d{i}"] for i in range(1, 7)] == [-3, -1, -3, 3, 1, -14]
 
 
 def test_printf_output(tmp_path):
