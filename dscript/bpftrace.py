@@ -479,7 +479,7 @@ class BpftraceGenerator(Generator):
                 self.inlines[item.declarator.name] = item.value
         for clause in program.clauses:
             assigned: set[str] = set()
-            self._scan_this(clause.predicate, assigned, reading_only=True)
+            self._scan_this(clause.predicate, assigned)
             for stmt in clause.body:
                 self._scan_this(stmt, assigned)
         for node in program.walk():
@@ -513,9 +513,7 @@ class BpftraceGenerator(Generator):
                     "D_BPFTRACE",
                 )
 
-    def _scan_this(
-        self, node: A.Node | None, assigned: set[str], reading_only: bool = False
-    ) -> None:
+    def _scan_this(self, node: A.Node | None, assigned: set[str]) -> None:
         if node is None:
             return
         if isinstance(node, A.Assign):
@@ -1105,14 +1103,6 @@ class BpftraceGenerator(Generator):
             )
         decl.key_count = len(node.keys)
         kinds = [self.kind_of(k) for k in node.keys]
-        for key, kind in zip(node.keys, kinds):
-            if kind == "syscall_str":
-                return (
-                    pad
-                    + self.fail("probefunc of syscall:::entry/return is a number in bpftrace", key)[
-                        0
-                    ]
-                )
         names = [_d_text(k) for k in node.keys]
         keys = [self.expr(k, PREC_ASSIGN) for k in node.keys]
         lines = getattr(self, "agg_" + node.func, self.agg_unknown)(node, keys, kinds, names)
@@ -1900,9 +1890,6 @@ class BpftraceGenerator(Generator):
 
     def expr_Xlate(self, node: A.Xlate) -> tuple[str, int]:
         return self.fail("xlate (translators) has no bpftrace counterpart", node)
-
-    def expr_Ternary(self, node: A.Ternary) -> tuple[str, int]:
-        return super().expr_Ternary(node)
 
     # ------------------------------------------------------------------ kinds
 

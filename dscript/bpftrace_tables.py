@@ -252,7 +252,6 @@ STATIC_PROBES: dict[tuple[str, str], ProbeTarget] = {
                 "stack",
                 "ustack",
                 "curpsinfo",
-                "probefunc_dynamic",
             )
         },
         thread_key="args->next_pid",
