@@ -8,6 +8,7 @@ import io
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -122,8 +123,23 @@ class _Page(HTMLParser):
             self.cells.append(data)
 
 
-def test_html_is_self_contained(tmp_path: Path) -> None:
-    page = report.render_html(report.build(through_jsonl(interval_run()), "known <run>"))
+@pytest.fixture(scope="module")
+def report_page(tmp_path_factory) -> Path:
+    """The known run's HTML report, written by the command line."""
+    work = tmp_path_factory.mktemp("report")
+    run = work / "run.jsonl"
+    with open(run, "w") as fh:
+        write_jsonl(interval_run(), fh)
+    page = work / "r.html"
+    proc = subprocess.run([sys.executable, "-m", "dtscope", "report", str(run), "-o", str(page),
+                           "--title", "known <run>"], check=False, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return page
+
+
+def test_html_is_self_contained(report_page: Path) -> None:
+    page = report_page.read_text()
     parser = _Page()
     parser.feed(page)
     assert parser.references == []  # nothing outside the file
@@ -151,14 +167,9 @@ def test_png_report(tmp_path: Path, dtscope_cli) -> None:
     assert width == 1000 and height > 800
 
 
-def test_html_opens_offline_in_chromium(tmp_path: Path, dtscope_cli) -> None:
+def test_html_opens_offline_in_chromium(report_page: Path) -> None:
     from test_flame_browser import DevTools, _chromium
 
-    run = tmp_path / "run.jsonl"
-    with open(run, "w") as fh:
-        write_jsonl(interval_run(), fh)
-    rc, _out, err = dtscope_cli("report", str(run), "-o", str(tmp_path / "r.html"))
-    assert rc == 0, err
     with tempfile.TemporaryDirectory(prefix="dtscope-chromium.") as profile_dir:
         browser = DevTools(_chromium(), profile_dir)
         try:
@@ -167,7 +178,7 @@ def test_html_opens_offline_in_chromium(tmp_path: Path, dtscope_cli) -> None:
             browser.send("Network.enable")
             browser.send("Network.emulateNetworkConditions",
                          {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
-            browser.open((tmp_path / "r.html").as_uri())
+            browser.open(report_page.as_uri())
             sizes = browser.evaluate(
                 "Array.from(document.images).map(function (i) { return [i.complete, i.naturalWidth]; })")
             rows = browser.evaluate("document.querySelectorAll('table tr').length")
