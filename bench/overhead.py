@@ -3,15 +3,19 @@
 Part 1 (in-kernel overhead). A syscall-heavy workload (``dd bs=1``: two syscalls per
 byte) runs three ways: untraced, under a hand-written bpftrace program counting its
 syscalls by number, and under ``dtscope run`` of the D script counting them by
-``probefunc``. Each way runs ``--rounds`` times, interleaved so that background load
-hits all three alike; we compare the workload's own CPU time (user + system, from
-``wait4``), which is where a probe's cost lands. Overhead = traced / untraced - 1.
+``probefunc`` (which dtscope lowers to the very same probe: the script checks it). In
+each round the three ways run in a shuffled order, each ``--runs`` times, keeping the
+least disturbed run; ratios are taken per round (the three ways of a round share the
+same background load) and their median is reported. The figure is the workload's own
+CPU time (user + system, from ``wait4``), where a probe's cost lands.
+Overhead = traced / untraced - 1.
 
-Part 2 (dtscope's own CPU). ``dtscope``'s collector runs in this process, writing a
-JSONL file at a 1 s interval, while a workload keeps 10,000 distinct keys busy; we
-report this process's CPU time (not bpftrace's) as a share of one core.
+Part 2 (dtscope's own CPU). dtscope's collector runs in this process at a 1 s interval
+while a workload keeps 10,000 distinct keys busy, once consuming snapshots only and once
+also writing them as JSONL (``dtscope run -o``); we report this process's CPU (not
+bpftrace's, shown apart) as a share of one core, from the first snapshot on.
 
-Run as root:  .venv/bin/python bench/overhead.py [--rounds 5] [--bytes 1000000]
+Run as root:  .venv/bin/python bench/overhead.py [--rounds 7] [--runs 3] [--bytes 300000]
 Targets (issue 4): in-kernel overhead ratio <= 1.10; dtscope's user-space CPU < 2% of a core.
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import resource
 import shutil
 import signal
@@ -93,7 +98,12 @@ def median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def in_kernel_overhead(rounds: int, nbytes: int, workdir: str) -> dict[str, list[float]]:
+def in_kernel_overhead(rounds: int, runs: int, nbytes: int, workdir: str) -> dict[str, list[float]]:
+    """Per round, each way in a shuffled order, ``runs`` workloads each; the best run per way.
+
+    Returns, per way, one figure per round: the least disturbed of its runs. Rounds pair
+    the three ways under the same background load, so ratios are taken per round.
+    """
     hand = os.path.join(workdir, "hand.bt")
     with open(hand, "w") as fh:
         fh.write(HAND_WRITTEN)
@@ -103,23 +113,24 @@ def in_kernel_overhead(rounds: int, nbytes: int, workdir: str) -> dict[str, list
     bpftrace = shutil.which("bpftrace") or "bpftrace"
     dtscope = [sys.executable, "-m", "dtscope", "run", script, "-o", os.path.join(workdir, "run.jsonl")]
     results: dict[str, list[float]] = {"untraced": [], "bpftrace": [], "dtscope": []}
-    walls: dict[str, list[float]] = {"untraced": [], "bpftrace": [], "dtscope": []}
+    order = list(results)
+    shuffler = random.Random(4)
     for number in range(rounds):
-        for way in ("untraced", "bpftrace", "dtscope"):
+        shuffler.shuffle(order)
+        for way in order:
             tracer = None
             if way == "bpftrace":
                 tracer = Tracer([bpftrace, hand])
             elif way == "dtscope":
                 tracer = Tracer(dtscope)
             try:
-                cpu, wall = workload_cpu(nbytes)
+                best = min(workload_cpu(nbytes)[0] for _ in range(runs))
             finally:
                 if tracer:
                     tracer.stop()
-            results[way].append(cpu)
-            walls[way].append(wall)
+            results[way].append(best)
         print(f"  round {number + 1}/{rounds}: " + "  ".join(
-            f"{way} {results[way][-1]:.3f}s cpu / {walls[way][-1]:.3f}s wall" for way in results), flush=True)
+            f"{way} {results[way][-1]:.3f}s" for way in results), flush=True)
     return results
 
 
@@ -232,24 +243,28 @@ def _same_probe_program(workdir: str) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--bytes", type=int, default=1_000_000, help="dd bytes per run (2 syscalls each)")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3, help="workload runs per way and round (the best counts)")
+    parser.add_argument("--bytes", type=int, default=300_000, help="dd bytes per run (2 syscalls each)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the 10,000-key run")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("overhead.py needs root (bpftrace)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="dtscope-bench-") as workdir:
-        print(f"in-kernel overhead: dd bs=1 count={args.bytes} ({2 * args.bytes} syscalls), {args.rounds} rounds")
-        results = in_kernel_overhead(args.rounds, args.bytes, workdir)
-        # The minimum is the run least disturbed by other load; the median is shown beside it.
-        for label, pick in (("minimum", min), ("median", median)):
-            base = pick(results["untraced"])
-            hand = pick(results["bpftrace"]) / base - 1
-            ours = pick(results["dtscope"]) / base - 1
-            print(f"  {label} workload CPU: untraced {base:.3f}s, bpftrace {pick(results['bpftrace']):.3f}s, "
-                  f"dtscope {pick(results['dtscope']):.3f}s -> overhead: hand-written {hand:+.1%}, "
-                  f"dtscope (D) {ours:+.1%}, ratio {ours / hand if hand > 0 else float('nan'):.3f} (target <= 1.10)")
+        print(f"in-kernel overhead: dd bs=1 count={args.bytes} ({2 * args.bytes} syscalls), "
+              f"{args.rounds} rounds of {args.runs} runs per way")
+        results = in_kernel_overhead(args.rounds, args.runs, args.bytes, workdir)
+        untraced, hand, ours = results["untraced"], results["bpftrace"], results["dtscope"]
+        hand_overheads = [h / u - 1 for h, u in zip(hand, untraced)]
+        our_overheads = [o / u - 1 for o, u in zip(ours, untraced)]
+        ratios = [o / h for o, h in zip(our_overheads, hand_overheads) if h > 0]
+        print(f"  workload CPU (median of rounds): untraced {median(untraced):.3f}s, "
+              f"hand-written bpftrace {median(hand):.3f}s, dtscope {median(ours):.3f}s")
+        print(f"  overhead (median of rounds): hand-written {median(hand_overheads):+.1%}, "
+              f"dtscope (D) {median(our_overheads):+.1%}; ratio dtscope/hand-written "
+              f"{median(ratios):.3f} (median of per-round ratios; spread {min(ratios):.2f}..{max(ratios):.2f}; "
+              "target <= 1.10)")
         print("  probe bodies identical: " + str(_same_probe_program(workdir)))
         print(f"dtscope user-space CPU: 1 s interval, {KEYS} keys, {args.seconds:g} s")
         for write_jsonl in (False, True):

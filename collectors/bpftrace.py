@@ -622,6 +622,7 @@ class _TracerRun:
     """One child bpftrace process: reader threads, duration, shutdown, errors."""
 
     STOP_GRACE_SECONDS = 10.0
+    RESIGNAL_SECONDS = 2.0
 
     def __init__(self, backend: BpftraceBackend, binary: str, program_path: str,
                  options: RunOptions, assembler: SnapshotAssembler):
@@ -634,6 +635,7 @@ class _TracerRun:
         self.stderr_lock = threading.Lock()
         self.collected: list[Snapshot] = []
         self.stop_sent_at: float | None = None
+        self.last_signal_at = 0.0
         self.cmd = backend.command(binary, program_path, options)
         self.env = backend.environment(options)
 
@@ -663,11 +665,28 @@ class _TracerRun:
 
     def _stop(self, proc: subprocess.Popen) -> None:
         if self.stop_sent_at is None and proc.poll() is None:
-            self.stop_sent_at = time.monotonic()
-            try:
-                proc.send_signal(signal.SIGINT)  # bpftrace runs END and prints its maps
-            except ProcessLookupError:
-                pass
+            self.stop_sent_at = self.last_signal_at = time.monotonic()
+            self._signal(proc, signal.SIGINT)  # bpftrace runs END and prints its maps
+
+    def _signal(self, proc: subprocess.Popen, signum: int) -> None:
+        try:
+            proc.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    def _nudge(self, proc: subprocess.Popen, now: float) -> None:
+        """Repeat the stop signal while waiting for the tracer to exit.
+
+        bpftrace only notices the signal's flag when its event loop wakes up: a signal that
+        lands between its start-up and its first wait is lost when no events come.
+        """
+        if self.stop_sent_at is None or proc.poll() is not None:
+            return
+        if now - self.stop_sent_at > self.STOP_GRACE_SECONDS:
+            proc.kill()
+        elif now - self.last_signal_at >= self.RESIGNAL_SECONDS:
+            self.last_signal_at = now
+            self._signal(proc, signal.SIGINT)
 
     def snapshots(self) -> Iterator[Snapshot]:
         options, assembler = self.options, self.assembler
@@ -731,17 +750,20 @@ class _TracerRun:
                 grace = max(2 * options.interval, 1.0) if expected_snapshots is not None else 0.0
                 if deadline is not None and now >= deadline + grace:
                     self._stop(proc)
-                if self.stop_sent_at is not None and now - self.stop_sent_at > self.STOP_GRACE_SECONDS:
-                    proc.kill()
+                self._nudge(proc, now)
             for reader in readers:
                 reader.join(timeout=5)
             returncode = proc.wait()
         finally:
-            if proc.poll() is None:
+            if proc.poll() is None:  # the consumer stopped early, or we are failing
                 self._stop(proc)
-                try:
-                    proc.wait(timeout=self.STOP_GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
+                deadline_kill = time.monotonic() + self.STOP_GRACE_SECONDS
+                while proc.poll() is None and time.monotonic() < deadline_kill:
+                    try:
+                        proc.wait(timeout=self.RESIGNAL_SECONDS)
+                    except subprocess.TimeoutExpired:
+                        self._signal(proc, signal.SIGINT)
+                if proc.poll() is None:
                     proc.kill()
                     proc.wait()
         yield from self._finish(proc, returncode)

@@ -84,8 +84,8 @@ def run_stream(script: Any, backend: str = "auto", options: RunOptions | None = 
         prepared = chosen.prepare(script, options)
     else:
         prepared = chosen.prepare(script.program, options)
-        if getattr(prepared, "extra", None) is not None:
-            prepared.extra.setdefault("name", getattr(script, "name", "program"))
+        if getattr(prepared, "extra", None) is not None and getattr(script, "name", None):
+            prepared.extra["name"] = script.name  # names the tracer's program file: findable in ps
     units = dict(getattr(script, "units", None) or {})
     for aggregation, unit in units.items():
         info = prepared.aggregations.get(aggregation)
