@@ -60,7 +60,6 @@ class FlameInputError(ValueError):
 # Offsets make one function into many siblings (``foo+0x1a``, ``foo+0x2c``); like
 # FlameGraph's stackcollapse scripts we drop them. Addresses alone are kept.
 _OFFSET = re.compile(r"\+(?:0x[0-9a-fA-F]+|\d+)$")
-_HEX_ADDRESS = re.compile(r"^(?:0x)?[0-9a-fA-F]{8,16}$")
 _KERNEL_MODULES = frozenset({"vmlinux", "genunix", "unix", "kernel"})
 # Where every kernel stack starts (its root): syscall, interrupt and idle entry points
 # on Linux x86-64 and illumos. A user stack never contains these names.
@@ -82,10 +81,9 @@ def looks_kernel(frame: str) -> bool:
     module, tick, func = frame.rpartition("`")
     if tick and module in _KERNEL_MODULES:
         return True
-    name = func
-    if name.startswith("0xffff") and len(name) == 18:
+    if func.startswith("0xffff") and len(func) == 18:  # x86-64 kernel half of the address space
         return True
-    return bool(_KERNEL_ENTRY.match(name))
+    return bool(_KERNEL_ENTRY.match(func))
 
 
 def tag_stack(leaf_first: list[str], kind: str | None = None) -> list[str]:
