@@ -558,3 +558,31 @@ def test_d_with_interval_gives_disjoint_snapshots_that_add_up(dtscope_cli, tmp_p
     assert sum(counts) == n and len([c for c in counts if c]) >= 3
     assert all(r["interval"] == 0.2 for r in rows if not statuses or r["snapshot"] != statuses[-1]["snapshot"])
     assert statuses[-1]["final"] and [s["snapshot"] for s in statuses] == list(range(len(statuses)))
+
+
+@pytest.mark.tracing
+def test_d_with_p_traces_a_running_process_exactly(tmp_path):
+    import subprocess
+
+    n = 777
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"import os, sys\nsys.stdin.readline()\nfor _ in range({n}):\n    os.getppid()\n"],
+        stdin=subprocess.PIPE, text=True,
+    )
+    out = tmp_path / "out.jsonl"
+    script = d_script(tmp_path, 'BEGIN { printf("ready\\n"); }\nsyscall::getppid:entry /pid == $target/ { @calls[pid] = count(); }\n')
+    run = subprocess.Popen(
+        [sys.executable, "-m", "dtscope", "run", str(script), "-p", str(child.pid), "--duration", "4s", "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert run.stdout.readline() == "ready\n"
+        child.communicate("go\n", timeout=30)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        for proc in (child, run):
+            if proc.poll() is None:
+                proc.kill()
+    assert run.returncode == 0, stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["keys"], r["value"]) for r in rows if r.get("aggregation") == "calls"] == [([child.pid], n)]

@@ -57,6 +57,7 @@ def test_bad_durations(text):
         (["-o", "out.txt"], "unknown output type '.txt'"),
         (["-o", "/no/such/dir/out.jsonl"], "does not exist"),
         (["-p", "0"], "-p 0: not a process id"),
+        (["-p", "4194304"], "-p 4194304: no such process"),  # above Linux's pid_max limit
         (["--speed", "fast"], "--speed 'fast'"),
         (["--backend", "replay"], "needs a saved run"),
     ],

@@ -18,6 +18,7 @@ examples:
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -108,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
     interval = parse_duration(args.interval, "--interval") if args.interval else None
     if interval is not None and duration is not None and interval > duration:
         raise UsageError(f"--interval {args.interval} is longer than --duration {args.duration}")
-    if args.pid is not None and args.pid <= 0:
-        raise UsageError(f"-p {args.pid}: not a process id")
+    if args.pid is not None:
+        _check_pid(args.pid)
     if args.output:
         from dtscope.collectors.output import check_output_path
 
@@ -191,6 +192,17 @@ def run(args: argparse.Namespace) -> int:
     if writer is not None:
         writer.close()
     return 0
+
+
+def _check_pid(pid: int) -> None:
+    if pid <= 0:
+        raise UsageError(f"-p {pid}: not a process id")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        raise UsageError(f"-p {pid}: no such process") from None
+    except PermissionError:
+        pass  # it exists; tracing it is the tracer's business
 
 
 def _interrupt(signum, frame) -> None:
