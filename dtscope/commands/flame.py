@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--title", help="title of the graph")
     out.add_argument("--reverse", action="store_true", help="icicle graph: roots at the top")
     out.add_argument("--min-width", default="0.1", metavar="PX",
-                     help="omit frames narrower than PX pixels, or N%% of all samples (default 0.1)")
+                     help="SVG: omit frames narrower than PX pixels, or N%% of all samples (default 0.1)")
     out.add_argument("--width", type=int, default=1200, help="SVG width in pixels (default 1200)")
     out.add_argument("--raw-diff", action="store_true",
                      help="with --diff: compare raw counts instead of scaling BEFORE to AFTER's total")
