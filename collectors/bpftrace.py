@@ -528,6 +528,11 @@ class BpftraceBackend(Backend):
 
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None  # the running tracer, for tests and signals
+        self.stop_requested = threading.Event()
+
+    def request_stop(self) -> None:
+        """End the run early (safe from a signal handler): the tracer prints what it has."""
+        self.stop_requested.set()
 
     @classmethod
     def find_binary(cls, path: str | None = None) -> str:
@@ -742,13 +747,20 @@ class _TracerRun:
                     if snap is not None:
                         self._drain_stderr_into_snapshot(snap)
                         self.collected.append(snap)
-                        yield snap
+                        try:
+                            yield snap
+                        except KeyboardInterrupt:
+                            # thrown in by a consumer that was interrupted while busy with
+                            # the snapshot: stop, and keep reading what the tracer prints
+                            self._stop(proc)
                         if expected_snapshots is not None and len(self.collected) >= expected_snapshots:
                             self._stop(proc)
                 # With an interval the marker count ends the run; the clock is the backstop.
                 # (generous: on a loaded host markers arrive late, and a missed one is a lost interval)
                 grace = max(2 * options.interval, 1.0) if expected_snapshots is not None else 0.0
                 if deadline is not None and now >= deadline + grace:
+                    self._stop(proc)
+                if self.backend.stop_requested.is_set():
                     self._stop(proc)
                 self._nudge(proc, now)
             for reader in readers:

@@ -9,6 +9,7 @@ used post mortem and tested without privileges. ``options.tracer_options["speed"
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -57,8 +58,13 @@ def _fill_aggregations(snap: Snapshot) -> None:
 class ReplayBackend(Backend):
     name = "replay"
 
-    def __init__(self, sleep: Callable[[float], None] = time.sleep):
-        self.sleep = sleep
+    def __init__(self, sleep: Callable[[float], None] | None = None):
+        self.stop_requested = threading.Event()
+        # Waiting on the event lets request_stop() cut a long wait short.
+        self.sleep = sleep or self.stop_requested.wait
+
+    def request_stop(self) -> None:
+        self.stop_requested.set()
 
     @classmethod
     def find_binary(cls, path: str | None = None) -> str:
@@ -91,7 +97,12 @@ class ReplayBackend(Backend):
                         wait = offset / speed - (time.monotonic() - started)
                         if wait > 0:
                             self.sleep(wait)
+                    if self.stop_requested.is_set():
+                        return
                     _fill_aggregations(snap)
-                    yield snap
+                    try:
+                        yield snap
+                    except KeyboardInterrupt:
+                        return  # an interrupted consumer: a replay simply ends there
             except ValueError as err:
                 raise UserError(f"{path}: {err}") from None

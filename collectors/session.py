@@ -64,7 +64,7 @@ def choose_backend(script: Any, requested: str = "auto", *, system: str | None =
     return "dtrace"  # illumos (SunOS), FreeBSD, macOS
 
 
-def run_stream(script: Any, backend: str = "auto", options: RunOptions | None = None) -> Iterator[Snapshot]:
+def run_stream(script: Any, backend: str = "auto", options: RunOptions | None = None) -> SnapshotStream:
     """Snapshots of ``script`` (a ``dtscope.scripts.LoadedScript``) as the run produces them.
 
     Choosing and preparing fail at the call (UsageError, DiagnosticError from the
@@ -91,7 +91,39 @@ def run_stream(script: Any, backend: str = "auto", options: RunOptions | None = 
         info = prepared.aggregations.get(aggregation)
         if info is not None and not info.unit:
             info.unit = unit
-    return chosen.stream(prepared, options)
+    return SnapshotStream(chosen.stream(prepared, options), chosen)
+
+
+class SnapshotStream:
+    """The snapshots of one run (an iterator), plus ``stop()`` to end the run early.
+
+    ``stop()`` is safe to call from a signal handler or another thread: the backend
+    stops its tracer, which still prints what it collected, and the stream ends with
+    a final snapshot as if the duration had run out.
+    """
+
+    def __init__(self, snapshots: Iterator[Snapshot], backend: Backend):
+        self._snapshots = snapshots
+        self.backend = backend
+
+    def __iter__(self) -> SnapshotStream:
+        return self
+
+    def __next__(self) -> Snapshot:
+        return next(self._snapshots)
+
+    def stop(self) -> bool:
+        """Ask the run to end; False when this backend cannot be asked (interrupt it instead)."""
+        request = getattr(self.backend, "request_stop", None)
+        if request is None:
+            return False
+        request()
+        return True
+
+    def close(self) -> None:
+        close = getattr(self._snapshots, "close", None)
+        if close is not None:
+            close()
 
 
 def tune_gc_for_streaming() -> None:

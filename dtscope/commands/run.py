@@ -147,9 +147,14 @@ def run(args: argparse.Namespace) -> int:
     from dtscope.collectors.session import tune_gc_for_streaming
 
     tune_gc_for_streaming()
-    # A cron timeout or `systemctl stop` sends SIGTERM: stop like Ctrl-C, so the tracer
-    # prints what it has and the output file is completed.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C, a cron timeout or `systemctl stop` (SIGTERM) end the run the same way: the
+    # tracer prints what it has and the output file is completed.
+    def stop_run(signum, frame) -> None:
+        if not stream.stop():
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop_run)
+    signal.signal(signal.SIGTERM, stop_run)
     progress = Progress(duration, enabled=sys.stderr.isatty())
     writer = None
     if args.output:
@@ -203,10 +208,6 @@ def _check_pid(pid: int) -> None:
         raise UsageError(f"-p {pid}: no such process") from None
     except PermissionError:
         pass  # it exists; tracing it is the tracer's business
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 def _print_output(line: str) -> None:
