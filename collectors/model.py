@@ -225,6 +225,15 @@ def atomic_write(path: str, write: "Any", mode: str = "w") -> None:
     directory = os.path.dirname(os.path.abspath(path)) or "."
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
+        # mkstemp makes 0600 files; give the file the mode a plain open() would (or the
+        # mode of the file it replaces), so reports stay readable by others.
+        try:
+            file_mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            file_mode = 0o666 & ~umask
+        os.fchmod(fd, file_mode)
         with os.fdopen(fd, mode) as fh:
             write(fh)
             fh.flush()
