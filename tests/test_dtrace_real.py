@@ -100,7 +100,10 @@ def test_exact_counts_and_buckets_in_one_final_snapshot(tmp_path):
 
 def test_interval_snapshots_sum_to_the_exact_total(tmp_path):
     snaps = run(PROGRAM, target_command=workload(tmp_path, delay=1.2), interval=0.5)
-    assert snaps[-1].final and len(snaps) >= 3
+    # No fixed count: Oracle's tick-N skips firings on a loaded 2-CPU VM (seen: gaps of
+    # 1 to 2 s in a 500 ms tick, and none at all in a 2.5 s run); whatever the number of
+    # snapshots, what they hold adds up exactly.
+    assert snaps[-1].final and not any(s.final for s in snaps[:-1])
     assert sum(r.value for r in rows(snaps, "calls")) == CALLS
     assert sum(r.value for r in rows(snaps, "q")) == len(OFFSETS)
 
