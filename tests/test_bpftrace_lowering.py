@@ -645,3 +645,16 @@ def test_signed_division(events):
         in out.text
     )
     assert "@c = sum(-3);" in out.text
+
+
+def test_pid_provider_with_the_command_path(events):
+    out = bt(
+        "pid$target::main:entry { @ = count(); } pid$target:a.out:f:return { @r = sum(arg1); }",
+        events,
+        target_path="/usr/bin/gzip",
+    )
+    assert "uprobe:/usr/bin/gzip:main\n/pid == cpid/" in out.text
+    assert "uretprobe:/usr/bin/gzip:f\n/pid == cpid/" in out.text
+    assert {"uprobe", "cpid"} <= out.features
+    (message,) = errors("pid$target:libfoo.so:f:entry { }", events)
+    assert "cannot locate module 'libfoo.so'" in message
