@@ -66,10 +66,12 @@ def main() -> None:
         while read < args.bytes:
             read += os.preadv(fd, [view[: min(CHUNK, args.bytes - read)]], read)
         _child.done(written=written, read=read)
+        # Removing the file may discard its blocks (a block request of its own): only
+        # once the parent is done.
+        _child.wait_for_exit()
     finally:
         os.close(fd)
         os.unlink(path)
-    _child.wait_for_exit()
 
 
 if __name__ == "__main__":

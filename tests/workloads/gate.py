@@ -1,4 +1,4 @@
-"""The command ``dtscope run -c`` starts: it marks the moment tracing began, then waits.
+"""The command ``dtscope run -c`` (or ``bpftrace -c``) starts: it marks the moment tracing began, then waits.
 
 bpftrace (and dtrace) start the ``-c`` command only once every probe is attached, so the
 file DIR/started appearing means "the tracer sees everything from now on". The test then

@@ -11,6 +11,7 @@ reads the file back, so every byte crosses FUSE exactly once each way.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from typing import Self
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 CHUNK = 64 * 1024
+_POOL_NUMBERS = itertools.count(1)
 POOL_FILE_SIZE = 128 * 1024 * 1024  # zfs needs at least 64 MiB
 
 
@@ -41,24 +43,23 @@ def daemon_pid() -> int | None:
 
 
 class ZfsPool:
-    """A pool named ``name`` on a file, mounted under a temporary directory."""
+    """A pool on a file (named ``name``, or a fresh name), mounted under a temporary directory."""
 
-    def __init__(self, name: str = "dtscopetank"):
+    def __init__(self, name: str | None = None):
         if shutil.which("zfs-fuse") is None:
             raise RuntimeError("zfs-fuse is not installed (apt-get install zfs-fuse)")
-        self.name = name
+        # One name per pool: several may share the daemon (one per test module).
+        self.name = name or f"dtscope_{os.getpid()}_{next(_POOL_NUMBERS)}"
         self.daemon: subprocess.Popen | None = None
         self.workdir = Path(tempfile.mkdtemp(prefix="dtscope-zfs-"))
         try:
             if not daemon_running():
                 self._start_daemon()
-            if _zpool("list", name, check=False).returncode == 0:
-                _zpool("destroy", "-f", name)  # left over from an interrupted run
             self.image = self.workdir / "tank.img"
             with open(self.image, "wb") as image:
                 image.truncate(POOL_FILE_SIZE)
             self.mountpoint = self.workdir / "mnt"
-            _zpool("create", "-f", "-m", str(self.mountpoint), name, str(self.image))
+            _zpool("create", "-f", "-m", str(self.mountpoint), self.name, str(self.image))
             self.st_dev = os.stat(self.mountpoint).st_dev  # the FUSE connection id of the mount
             self.pid = daemon_pid()
         except BaseException:
