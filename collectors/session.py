@@ -30,10 +30,10 @@ def backend_for(name: str) -> Backend:
         return BpftraceBackend()
     if name == "dtrace":
         try:
-            from .dtrace import DtraceBackend
+            from .dtrace import DTraceBackend
         except ImportError as err:
             raise UserError(f"the dtrace backend is not available in this build: {err}") from None
-        return DtraceBackend()
+        return DTraceBackend()
     if name == "replay":
         from .replay import ReplayBackend
 
