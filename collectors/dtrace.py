@@ -75,6 +75,8 @@ TRACER_OPTIONS = (
     "nspec", "specsize", "cleanrate", "stackframes", "ustackframes", "bufpolicy", "bufresize",
 )
 MARKER_PREFIX = "\x1edtscope-"
+# Options that change printa()'s default layout, which the parser reads.
+LAYOUT_OPTIONS = ("aggpack", "aggzoom", "aggHist", "stackindent", "rawbytes")
 STARTUP_ALLOWANCE = 120.0  # seconds dtrace may take to compile and enable before BEGIN
 
 _STRING_BUILTINS = frozenset(
@@ -243,6 +245,12 @@ class DTraceBackend(Backend):
                 "rerun with --destructive to allow them (dtrace -w)"
             )
         _check_tracer_options(options)
+        for name in program.options():
+            if name in LAYOUT_OPTIONS:
+                raise UsageError(
+                    f"option {name} changes how dtrace prints aggregations, which dtscope reads: "
+                    "remove it (dtscope does the display)"
+                )
         dialect = self.dialect or self.detect_dialect(self.find_binary(options.tracer_path))
         text, source_map = generator_for(dialect).generate_mapped(program)
         aggregations = aggregations_of(program)

@@ -277,6 +277,12 @@ def test_destructive_actions_are_refused_before_running(argv_log):
     assert prepared.extra["destructive"] is True
 
 
+def test_options_that_change_the_printa_layout_are_refused():
+    program = parse("#pragma D option aggpack\nBEGIN { @c = quantize(1); }")
+    with pytest.raises(UsageError, match="aggpack changes how dtrace prints aggregations"):
+        DTraceBackend(dialect="oracle").prepare(program, RunOptions())
+
+
 def test_unknown_tracer_option_is_refused():
     with pytest.raises(UsageError, match="-x bufsiz"):
         DTraceBackend(dialect="oracle").prepare(parse("BEGIN { @c = count(); }"), RunOptions(tracer_options={"bufsiz": "4m"}))
