@@ -312,6 +312,8 @@ class SnapshotAssembler:
             self._drops["lost_events"] = self._drops.get("lost_events", 0) + int(lost or 0)
         elif kind == "attached_probes":
             self.attached_probes = (data or {}).get("probes") if isinstance(data, dict) else None
+        elif kind == "value":  # print(x): what D's trace(x) lowers to, one value per line
+            self._emit_text((data if isinstance(data, str) else json.dumps(data)) + "\n")
         elif isinstance(data, str):
             self._emit_text(data)  # time(), join(), system() output and the like
         return None

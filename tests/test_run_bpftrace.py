@@ -197,6 +197,14 @@ def test_stats_maps_give_avg_and_stddev():
     assert rows["s"].value == 2
 
 
+def test_trace_values_are_program_output_a_line_each():
+    printed: list[str] = []
+    assembler = SnapshotAssembler({}, on_output=printed.append)
+    for data in ("7", '"text"', "[1,\"a\"]"):
+        assembler.feed('{"type": "value", "data": %s}' % data)
+    assert printed == ["7", "text", '[1, "a"]']
+
+
 def test_non_json_lines_are_program_output():
     printed: list[str] = []
     assembler = SnapshotAssembler({}, on_output=printed.append)
