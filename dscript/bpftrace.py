@@ -21,7 +21,8 @@ The contract with the collector (``collectors/bpftrace.py``), which runs the tex
   right by 31 (:data:`HIGH_SHIFT`), to ``"high"`` (``hist(v >> 31)``: bucket ``[m, M]`` is
   ``[m * 2**31, (M+1) * 2**31)``) or ``"negative_high"`` (``hist(-v >> 31)``: bucket
   ``[m, M]`` is ``[-(M+1) * 2**31 + 1, -m * 2**31 + 1)``). Power-of-two edges survive the
-  shift, so the four maps together give DTrace's buckets exactly. ``"sumsq"`` is the
+  shift, so the four maps together give DTrace's buckets exactly; :func:`quantize_bucket`
+  turns a printed bucket of any of the four into DTrace's ``[lo, hi)``. ``"sumsq"`` is the
   companion of a ``stddev`` (main map: ``stats(v)``; companion: ``sum(v*v)``, same keys).
 * ``MapInfo.negated``: the map holds ``-v`` (bpftrace 0.17 loses ``max()`` of negative
   values, so ``max(v)`` is lowered to ``min(-v)``): the collector reports ``-value``.
@@ -136,6 +137,27 @@ def _default_cgroup_root() -> str:
     # cgroup v2 is mounted at /sys/fs/cgroup/unified on hybrid hosts.
     unified = "/sys/fs/cgroup/unified"
     return unified if os.path.isdir(unified) and os.listdir(unified) else "/sys/fs/cgroup"
+
+
+# --------------------------------------------------------------------------- quantize
+
+
+def quantize_bucket(role: str, low: int, high: int) -> tuple[int, int]:
+    """DTrace's ``[lo, hi)`` for the bucket ``[low, high]`` that bpftrace printed for a quantize map.
+
+    ``role`` is the map's ``MapInfo.role``: ``main`` holds ``v``, ``negative`` holds ``-v``,
+    ``high`` holds ``v >> 31`` and ``negative_high`` holds ``-v >> 31``. For the high
+    roles every value in the bucket ``[low, high]`` stands for ``[low << 31, (high+1) << 31)``.
+    """
+    if role == "main":
+        return low, high + 1
+    if role == "negative":
+        return -high, -low + 1
+    if role == "high":
+        return low << HIGH_SHIFT, (high + 1) << HIGH_SHIFT
+    if role == "negative_high":
+        return -((high + 1) << HIGH_SHIFT) + 1, -(low << HIGH_SHIFT) + 1
+    raise ValueError(f"not a quantize map role: {role!r}")
 
 
 # --------------------------------------------------------------------------- llquantize

@@ -658,3 +658,15 @@ def test_pid_provider_with_the_command_path(events):
     assert {"uprobe", "cpid"} <= out.features
     (message,) = errors("pid$target:libfoo.so:f:entry { }", events)
     assert "cannot locate module 'libfoo.so'" in message
+
+
+def test_quantize_bucket_of_each_role():
+    from dtscope.dscript.bpftrace import quantize_bucket
+
+    assert quantize_bucket("main", 0, 0) == (0, 1)
+    assert quantize_bucket("main", 4, 7) == (4, 8)
+    assert quantize_bucket("negative", 4, 7) == (-7, -3)  # DTrace's bucket -4: -7..-4
+    assert quantize_bucket("high", 1, 1) == (1 << 31, 1 << 32)
+    assert quantize_bucket("negative_high", 2, 3) == (-(1 << 33) + 1, -(1 << 32) + 1)
+    with pytest.raises(ValueError):
+        quantize_bucket("sumsq", 0, 0)

@@ -19,7 +19,13 @@ import time
 
 import pytest
 from dtscope.dscript import parse
-from dtscope.dscript.bpftrace import BpftraceProgram, llquantize_bounds, llquantize_index, lower
+from dtscope.dscript.bpftrace import (
+    BpftraceProgram,
+    llquantize_bounds,
+    llquantize_index,
+    lower,
+    quantize_bucket,
+)
 from dtscope.dscript.tracepoints import syscall_numbers
 
 pytestmark = pytest.mark.tracing
@@ -85,14 +91,22 @@ def dtrace_lquantize_label(value: int, lo: int, hi: int, step: int) -> int | str
     return lo + level * step if level < levels else lo + levels * step
 
 
-def quantize_labels(maps: dict, name: str) -> collections.Counter:
-    """bpftrace hist entries of a quantize's four maps -> DTrace bucket labels."""
+def dtrace_quantize_range(value: int) -> tuple[int, int]:
+    """DTrace's quantize bucket of a value as [lo, hi)."""
+    label = dtrace_quantize_label(value)
+    if label >= 0:
+        return label, max(1, 2 * label)
+    return 2 * label + 1, label + 1
+
+
+def quantize_ranges(maps: dict, name: str) -> collections.Counter:
+    """bpftrace hist entries of a quantize's four maps -> DTrace bucket ranges."""
     got: collections.Counter = collections.Counter()
-    for prefix, sign, scale in (
-        ("", 1, 1),
-        ("dtscope_neg_", -1, 1),
-        ("dtscope_hi_", 1, 1 << 31),
-        ("dtscope_neghi_", -1, 1 << 31),
+    for role, prefix in (
+        ("main", ""),
+        ("negative", "dtscope_neg_"),
+        ("high", "dtscope_hi_"),
+        ("negative_high", "dtscope_neghi_"),
     ):
         for entry in maps.get(f"@{prefix}{name}", []):
             if entry["count"]:
@@ -100,7 +114,7 @@ def quantize_labels(maps: dict, name: str) -> collections.Counter:
                     f"a negative value reached @{prefix}{name}"
                 )
                 assert entry["min"] < 1 << 31, "a label bpftrace 0.17 would print wrong"
-                got[sign * entry["min"] * scale] += entry["count"]
+                got[quantize_bucket(role, entry["min"], entry["max"])] += entry["count"]
     return got
 
 
@@ -231,8 +245,8 @@ def test_aggregations_of_fixed_values_match_dtrace(tmp_path):
     program = lowered("BEGIN {\n" + "\n".join(lines) + "\nexit(0);\n}")
     maps = final_maps(run(program, tmp_path))
 
-    expected_q = collections.Counter(dtrace_quantize_label(v) for v in QUANTIZE_VALUES)
-    assert quantize_labels(maps, "q") == expected_q
+    expected_q = collections.Counter(dtrace_quantize_range(v) for v in QUANTIZE_VALUES)
+    assert quantize_ranges(maps, "q") == expected_q
 
     for i, (lo, hi, step) in enumerate(LQUANTIZE_CASES):
         info = program.maps[f"@l{i}"]
