@@ -201,7 +201,7 @@ def test_trace_values_are_program_output_a_line_each():
     printed: list[str] = []
     assembler = SnapshotAssembler({}, on_output=printed.append)
     for data in ("7", '"text"', "[1,\"a\"]"):
-        assembler.feed('{"type": "value", "data": %s}' % data)
+        assembler.feed(f'{{"type": "value", "data": {data}}}')
     assert printed == ["7", "text", '[1, "a"]']
 
 
