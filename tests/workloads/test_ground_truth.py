@@ -111,9 +111,9 @@ def test_busy_function_is_in_profile_stacks(tmp_path):
         busy.finish()
         maps = tracer.stop()
     spinning = sum(n for stack, n in maps["@samples"].items() if SPIN_FUNCTION in stack)
-    assert 20 <= spinning <= 40  # 300 ms of CPU at 99 Hz is about 30 samples
+    assert 15 <= spinning <= 60, maps["@samples"]  # 300 ms of CPU at 99 Hz is about 30 samples
     napping = sum(ns for stack, ns in maps["@off"].items() if NAP_FUNCTION in stack)
-    assert napping >= 200_000_000  # four sleeps of 50 ms
+    assert napping >= 200_000_000, maps["@off"]  # four sleeps of 50 ms
 
 
 def test_direct_disk_io_is_issued_by_its_cgroup():
