@@ -50,6 +50,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from dtscope.errors import UsageError
+
 from .base import (
     Backend,
     PreparedProgram,
@@ -85,13 +87,25 @@ _INTEGER = re.compile(r"-?\d+")
 DEFAULT_MAP_KEYS_MAX = 16384
 # Parsed keys kept per map; cleared when a map churns through more distinct keys than this.
 KEY_CACHE_LIMIT = 200_000
+# DTrace options (-x NAME=VALUE, #pragma D option) that bpftrace has a setting for.
+# bufsize is bytes per CPU in DTrace; bpftrace counts pages of its perf ring buffer.
 TRACER_OPTION_ENV = {
-    "aggsize": "BPFTRACE_MAP_KEYS_MAX",
-    "map_keys_max": "BPFTRACE_MAP_KEYS_MAX",
     "strsize": "BPFTRACE_STRLEN",
-    "stackframes": "BPFTRACE_MAX_STACK_FRAMES",  # not in every version; ignored when unknown
     "bufsize": "BPFTRACE_PERF_RB_PAGES",
+    "map_keys_max": "BPFTRACE_MAP_KEYS_MAX",  # bpftrace's own: most keys per aggregation
 }
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)b?\s*$", re.IGNORECASE)
+PAGE_SIZE = 4096
+
+
+def ring_buffer_pages(size: str) -> int:
+    """DTrace's bufsize ("4m", "512k", "65536") -> perf ring buffer pages (a power of two)."""
+    match = _SIZE.match(str(size))
+    if not match:
+        raise UsageError(f"bufsize {size!r}: expected a size such as 64k or 4m")
+    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2).lower()]
+    pages = max(1, int(match.group(1)) * scale // PAGE_SIZE)
+    return 1 << (pages.bit_length() - 1)
 
 
 def _utcnow() -> _dt.datetime:
@@ -588,7 +602,7 @@ class BpftraceBackend(Backend):
         for option, value in options.tracer_options.items():
             variable = TRACER_OPTION_ENV.get(option)
             if variable:
-                env[variable] = str(value)
+                env[variable] = str(ring_buffer_pages(value) if option == "bufsize" else value)
         return env
 
     def stream(self, prepared: PreparedProgram, options: RunOptions) -> Iterator[Snapshot]:
