@@ -22,8 +22,11 @@ The contract with the collector (``collectors/bpftrace.py``), which runs the tex
   ``[m * 2**31, (M+1) * 2**31)``) or ``"negative_high"`` (``hist(-v >> 31)``: bucket
   ``[m, M]`` is ``[-(M+1) * 2**31 + 1, -m * 2**31 + 1)``). Power-of-two edges survive the
   shift, so the four maps together give DTrace's buckets exactly; :func:`quantize_bucket`
-  turns a printed bucket of any of the four into DTrace's ``[lo, hi)``. ``"sumsq"`` is the
-  companion of a ``stddev`` (main map: ``stats(v)``; companion: ``sum(v*v)``, same keys).
+  turns a printed bucket of any of the four into DTrace's ``[lo, hi)``. ``"sumsq"`` maps are the
+  companions of a ``stddev`` (main map: ``stats(v)``, same keys): DTrace sums the squares
+  in 128 bits, so each square is cut into 32-bit limbs and map ``params=(k,)`` sums limb
+  ``k`` (weight ``2**(32*k)``, ``k`` = 0..3); :func:`sum_of_squares` adds them back and
+  :func:`dtrace_stddev` computes the value as DTrace does.
 * ``MapInfo.negated``: the map holds ``-v`` (bpftrace 0.17 loses ``max()`` of negative
   values, so ``max(v)`` is lowered to ``min(-v)``): the collector reports ``-value``.
 * ``lquantize(v, lo, hi, step)`` is ``lhist(v - value_offset, lo', hi', step)``:
@@ -48,6 +51,7 @@ from __future__ import annotations
 
 import errno as _errno
 import fnmatch
+import math
 import os
 import re
 import signal as _signal
@@ -71,7 +75,8 @@ SNAPSHOT_MARKER = "__dtscope_snapshot__"
 NEGATIVE_PREFIX = "dtscope_neg_"
 HIGH_PREFIX = "dtscope_hi_"
 NEGATIVE_HIGH_PREFIX = "dtscope_neghi_"
-SUMSQ_PREFIX = "dtscope_sumsq_"
+SUMSQ_PREFIX = "dtscope_sq"  # + limb number + "_": @dtscope_sq0_name..@dtscope_sq3_name
+SUMSQ_LIMBS = 4  # v*v needs 128 bits: four 32-bit limbs
 # bpftrace 0.17 prints hist() buckets at or above 2**31 with overflowed labels, so
 # quantize keeps such values, shifted right by HIGH_SHIFT, in companion maps.
 HIGH_SHIFT = 31
@@ -80,7 +85,6 @@ COMPANION_PREFIXES = {
     "negative": NEGATIVE_PREFIX,
     "high": HIGH_PREFIX,
     "negative_high": NEGATIVE_HIGH_PREFIX,
-    "sumsq": SUMSQ_PREFIX,
 }
 
 
@@ -158,6 +162,25 @@ def quantize_bucket(role: str, low: int, high: int) -> tuple[int, int]:
     if role == "negative_high":
         return -((high + 1) << HIGH_SHIFT) + 1, -(low << HIGH_SHIFT) + 1
     raise ValueError(f"not a quantize map role: {role!r}")
+
+
+def sum_of_squares(limbs: dict[int, int]) -> int:
+    """The exact sum of squares from a stddev's ``sumsq`` maps (``params[0]`` -> printed value)."""
+    return sum(value << (32 * k) for k, value in limbs.items())
+
+
+def dtrace_stddev(count: int, total: int, sum_of_squares: int) -> int:
+    """The standard deviation as DTrace prints it (dt_stddev(): integer arithmetic throughout).
+
+    ``sqrt(sum_of_squares / count - (total / count)**2)`` with each division truncated and
+    the square root rounded down.
+    """
+    if count <= 0:
+        return 0
+    average_of_squares = sum_of_squares // count
+    average = abs(total) // count  # C's truncation toward zero, then abs()
+    difference = average_of_squares - average * average
+    return math.isqrt(difference) if difference > 0 else 0
 
 
 # --------------------------------------------------------------------------- llquantize
@@ -526,7 +549,7 @@ class BpftraceGenerator(Generator):
             elif isinstance(node, A.AggStmt) and node.name not in self.aggs:
                 self.aggs[node.name] = _AggDecl(node.name, node.func, node=node)
         for name in self.aggs:
-            if name.startswith("__") or any(
+            if name.startswith(("__", SUMSQ_PREFIX)) or any(
                 p and name.startswith(p) for p in COMPANION_PREFIXES.values()
             ):
                 self.unsupported(
@@ -1133,7 +1156,7 @@ class BpftraceGenerator(Generator):
     def register_map(
         self, node: A.AggStmt, role: str, kinds: list[str], names: list[str], **extra
     ) -> str:
-        bt = self.bt_map_name(node.name, role)
+        bt = self.bt_map_name(node.name, role, extra["params"][0] if role == "sumsq" else 0)
         info = self.maps.get(bt)
         fresh = MapInfo(
             bt, node.name, node.func, role, key_kinds=list(kinds), key_names=list(names), **extra
@@ -1157,9 +1180,10 @@ class BpftraceGenerator(Generator):
         return bt
 
     @staticmethod
-    def bt_map_name(name: str, role: str) -> str:
-        prefix = COMPANION_PREFIXES[role]
-        return "@" + prefix + name
+    def bt_map_name(name: str, role: str, part: int = 0) -> str:
+        if role == "sumsq":
+            return f"@{SUMSQ_PREFIX}{part}_{name}"
+        return "@" + COMPANION_PREFIXES[role] + name
 
     def map_ref(self, bt: str, keys: list[str]) -> str:
         return f"{bt}[{', '.join(keys)}]" if keys else bt
@@ -1200,15 +1224,43 @@ class BpftraceGenerator(Generator):
         return [f"{self.map_ref(bt, keys)} = min(-({self.expr(node.args[0], PREC_ASSIGN)}));"]
 
     def agg_stddev(self, node, keys, kinds, names):
+        # DTrace sums the squares in 128 bits. Here each square is cut into 32-bit limbs,
+        # each summed in its own map (sumsq, params=(k,): the limb of weight 2**(32*k)),
+        # so no sum overflows before 2**31 values; the collector adds them back exactly.
         if len(node.args) != 1:
             return [self.fail("stddev() takes 1 argument", node)[0]]
         main = self.register_map(node, "main", kinds, names)
-        sumsq = self.register_map(node, "sumsq", kinds, names)
-        value = self.temp("v")
+        limbs = [
+            self.map_ref(self.register_map(node, "sumsq", kinds, names, params=(k,)), keys)
+            for k in range(SUMSQ_LIMBS)
+        ]
+        value, magnitude, high, low, product = (self.temp(x) for x in ("v", "m", "a", "b", "p"))
+        i = self.indent
+        mask = "0xffffffff"
+
+        def add(square: str, limb: int) -> list[str]:
+            return [
+                f"{limbs[limb]} = sum({square} & {mask});",
+                f"{limbs[limb + 1]} = sum({square} >> 32);",
+            ]
+
         return [
             f"{value} = {self.expr(node.args[0], PREC_ASSIGN)};",
             f"{self.map_ref(main, keys)} = stats({value});",
-            f"{self.map_ref(sumsq, keys)} = sum({value} * {value});",
+            f"{magnitude} = (uint64)({value} < 0 ? -{value} : {value});",
+            f"if ({magnitude} >> 32) {{",
+            f"{i}{high} = {magnitude} >> 32;",
+            f"{i}{low} = {magnitude} & {mask};",
+            f"{i}{product} = {low} * {low};",
+            *(i + line for line in add(product, 0)),
+            f"{i}{product} = {high} * {low} * 2;",
+            *(i + line for line in add(product, 1)),
+            f"{i}{product} = {high} * {high};",
+            *(i + line for line in add(product, 2)),
+            "} else {",
+            f"{i}{product} = {magnitude} * {magnitude};",
+            *(i + line for line in add(product, 0)),
+            "}",
         ]
 
     def _increment_is_one(self, node: A.AggStmt, arg: A.Expr | None) -> bool:
@@ -1313,12 +1365,12 @@ class BpftraceGenerator(Generator):
         if decl is None:
             self.unsupported(f"@{arg.name} is never aggregated in this program", arg, "D_BPFTRACE")
             return None
-        roles = ["main"]
+        names = [self.bt_map_name(arg.name, "main")]
         if decl.function == "quantize":
-            roles += ["negative", "high", "negative_high"]
+            names += [self.bt_map_name(arg.name, r) for r in ("negative", "high", "negative_high")]
         elif decl.function == "stddev":
-            roles.append("sumsq")
-        return [self.bt_map_name(arg.name, r) for r in roles]
+            names += [self.bt_map_name(arg.name, "sumsq", k) for k in range(SUMSQ_LIMBS)]
+        return names
 
     def action_printf(self, node: A.Call) -> str:
         if not node.args or not isinstance(node.args[0], A.StrLit):

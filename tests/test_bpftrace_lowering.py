@@ -431,14 +431,26 @@ def test_llquantize_text(events):
     assert out.maps["@l"].params == (10, 0, 1, 10) and len(llquantize_bounds(10, 0, 1, 10)) == 20
 
 
-def test_stddev_has_a_sum_of_squares_companion(events):
+def test_stddev_sums_squares_in_32_bit_limbs(events):
     out = bt("syscall::read:entry { @s[pid] = stddev(arg2); }", events)
-    assert "$__v1 = args->count;" in out.text
+    assert "$__v1 = args->count;" in out.text and "@s[pid] = stats($__v1);" in out.text
+    assert "$__m2 = (uint64)($__v1 < 0 ? -$__v1 : $__v1);" in out.text
+    assert "@dtscope_sq0_s[pid] = sum($__p5 & 0xffffffff);" in out.text
+    assert "@dtscope_sq3_s[pid] = sum($__p5 >> 32);" in out.text
+    limbs = {bt: m.params for bt, m in out.maps.items() if m.role == "sumsq"}
+    assert limbs == {f"@dtscope_sq{k}_s": (k,) for k in range(4)}
+
+
+def test_dtrace_stddev_arithmetic():
+    from dtscope.dscript.bpftrace import dtrace_stddev, sum_of_squares
+
+    values = [2, 4, 4, 4, 5, 5, 7, 9]
+    assert dtrace_stddev(len(values), sum(values), sum(v * v for v in values)) == 2
     assert (
-        "@s[pid] = stats($__v1);" in out.text
-        and "@dtscope_sumsq_s[pid] = sum($__v1 * $__v1);" in out.text
-    )
-    assert out.maps["@dtscope_sumsq_s"].role == "sumsq"
+        dtrace_stddev(3, -7, 1 + 4 + 36) == 3
+    )  # -7/3 truncates to -2; 41/3 = 13; isqrt(13 - 4) = 3
+    assert sum_of_squares({0: 5, 1: 1, 3: 2}) == 5 + (1 << 32) + (2 << 96)
+    assert dtrace_stddev(0, 0, 0) == 0
 
 
 def test_aggregation_misuse(events):

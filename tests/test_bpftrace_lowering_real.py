@@ -21,10 +21,12 @@ import pytest
 from dtscope.dscript import parse
 from dtscope.dscript.bpftrace import (
     BpftraceProgram,
+    dtrace_stddev,
     llquantize_bounds,
     llquantize_index,
     lower,
     quantize_bucket,
+    sum_of_squares,
 )
 from dtscope.dscript.tracepoints import syscall_numbers
 
@@ -202,6 +204,17 @@ QUANTIZE_VALUES = [
 LQUANTIZE_CASES = [(-10, 10, 5), (0, 25, 10), (0, 100, 10)]
 LQUANTIZE_VALUES = [-100, -11, -10, -9, -6, -5, -1, 0, 4, 5, 9, 10, 19, 20, 24, 25, 99, 100, 1000]
 LLQUANTIZE_PARAMS = (10, 0, 2, 10)
+STDDEV_VALUES = [2, 4, 4, 4, 5, 5, 7, 9]
+# squares far beyond 64 bits, and the 2**32 boundary of the limb split
+STDDEV_BIG_VALUES = [
+    3_000_000_000,
+    -(1 << 32),
+    1 << 32,
+    (1 << 32) - 1,
+    5_000_000_000_000,
+    -(1 << 40) - 12345,
+    7,
+]
 LLQUANTIZE_VALUES = [-5, 0, 1, 2, 9, 10, 11, 19, 20, 99, 100, 150, 999, 1000, 5000]
 
 
@@ -223,7 +236,8 @@ def test_aggregations_of_fixed_values_match_dtrace(tmp_path):
         "@mx = max(-5);",
         "@mx = max(-3);",
     ]
-    lines += [f"@sd = stddev({v});" for v in (2, 4, 4, 4, 5, 5, 7, 9)]
+    lines += [f"@sd = stddev({v});" for v in STDDEV_VALUES]
+    lines += [f"@sdbig = stddev({v});" for v in STDDEV_BIG_VALUES]
     # D divides signed integers as C does (toward zero); BPF divides unsigned.
     lines += [
         "this->a = -7;",
@@ -266,8 +280,15 @@ def test_aggregations_of_fixed_values_match_dtrace(tmp_path):
     assert maps["@a"] == -1  # DTrace: -3 / 2 in C integer division
     assert maps["@mn"] == -5
     assert program.maps["@mx"].negated and -maps["@mx"] == -3
-    stats, sumsq = maps["@sd"], maps["@dtscope_sumsq_sd"]
-    assert (stats["count"], stats["total"], sumsq) == (8, 40, 232)  # stddev = sqrt(232/8 - 5^2) = 2
+    for name, values in (("sd", STDDEV_VALUES), ("sdbig", STDDEV_BIG_VALUES)):
+        stats = maps[f"@{name}"]
+        squares = sum_of_squares({k: maps.get(f"@dtscope_sq{k}_{name}", 0) for k in range(4)})
+        assert (stats["count"], stats["total"], squares) == (
+            len(values),
+            sum(values),
+            sum(v * v for v in values),
+        )
+    assert dtrace_stddev(8, 40, 232) == 2
     assert maps["@k"] == {"a,b,3,-1": 2, "c,4,2": 1}
     assert [maps[f"@d{i}"] for i in range(1, 7)] == [-3, -1, -3, 3, 1, -14]
 
