@@ -1226,7 +1226,7 @@ class BpftraceGenerator(Generator):
     def agg_stddev(self, node, keys, kinds, names):
         # DTrace sums the squares in 128 bits. Here each square is cut into 32-bit limbs,
         # each summed in its own map (sumsq, params=(k,): the limb of weight 2**(32*k)),
-        # so no sum overflows before 2**31 values; the collector adds them back exactly.
+        # so no sum overflows before 2**30 values per key; the collector adds them back exactly.
         if len(node.args) != 1:
             return [self.fail("stddev() takes 1 argument", node)[0]]
         main = self.register_map(node, "main", kinds, names)
