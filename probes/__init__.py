@@ -173,7 +173,7 @@ def _library() -> dict[str, Probe]:
     return probes
 
 
-def names() -> list[str]:
+def names() -> builtins.list[str]:
     return sorted(_library())
 
 
