@@ -27,6 +27,11 @@ What the assembler expects from the program (the contract with ``dscript/bpftrac
 * ``llquantize`` is an ``lhist(index, 0, N, 1)`` of the bucket index, where index 0 is
   the underflow (< factor^lo), 1..N-2 are the buckets of :func:`llquantize_bounds` and
   N-1 the overflow (>= factor^(hi+1)).
+* A D ``printa(@x)`` is output, not a snapshot: the program prints
+  ``__dtscope_printa_begin__``, the maps of ``@x``, then ``__dtscope_printa_end__`` (each a
+  ``printf`` line); we render those maps as text on the program output (``on_output``)
+  and keep them out of the snapshot. (A bare ``print(@x)`` without the markers is taken
+  as snapshot data, and a later print of the same map replaces it.)
 * ``negated``: the map holds ``-v`` (``max`` lowered to ``min(-v)``): we report ``-value``.
   ``value_offset``: an ``lquantize`` with ``lo < 0`` ran on ``v - lo``: we add it back to
   every bucket edge. (``dscript/bpftrace.py`` documents the same contract.)
@@ -63,6 +68,8 @@ from .base import (
 from .model import AggInfo, AggRow, Bucket, Snapshot
 
 SNAPSHOT_MARKER = "__dtscope_snapshot__"
+PRINTA_BEGIN = "__dtscope_printa_begin__"
+PRINTA_END = "__dtscope_printa_end__"
 PLAIN_SCALARS = frozenset(("count", "sum", "min", "max", "avg"))
 NUMERIC_KINDS = ("int", "cgroup", "syscall")
 STACK_KINDS = ("stack", "ustack")
@@ -299,6 +306,7 @@ class SnapshotAssembler:
         self._output_buffer = ""
         self._last_marker = time.monotonic()
         self._key_cache: dict[tuple[str, tuple[str, ...]], dict[str, tuple]] = {}
+        self._printa: dict[str, Any] | None = None  # maps printed between printa markers
 
     # -- input
 
@@ -316,11 +324,16 @@ class SnapshotAssembler:
         kind, data = record.get("type"), record.get("data")
         if kind in ("map", "hist", "stats"):
             if isinstance(data, dict):
-                self._pending.update(data)
+                (self._printa if self._printa is not None else self._pending).update(data)
         elif kind == "printf":
             if data == SNAPSHOT_MARKER + "\n":
                 return self.snapshot()
-            self._emit_text(str(data))
+            if data == PRINTA_BEGIN + "\n":
+                self._printa = {}
+            elif data == PRINTA_END + "\n":
+                self._render_printa()
+            else:
+                self._emit_text(str(data))
         elif kind == "lost_events":
             lost = data.get("events", 0) if isinstance(data, dict) else data
             self._drops["lost_events"] = self._drops.get("lost_events", 0) + int(lost or 0)
@@ -331,6 +344,19 @@ class SnapshotAssembler:
         elif isinstance(data, str):
             self._emit_text(data)  # time(), join(), system() output and the like
         return None
+
+    def _render_printa(self) -> None:
+        """The maps printed by the program's own printa(): text on the output, not data."""
+        from .output import format_rows
+
+        printed, self._printa = self._printa or {}, None
+        rows, errors = self.build_rows(printed)
+        self._errors.extend(errors)
+        by_aggregation: dict[str, list[AggRow]] = {}
+        for row in rows:
+            by_aggregation.setdefault(row.aggregation, []).append(row)
+        for aggregation_rows in by_aggregation.values():
+            self._emit_text("\n" + "".join(line + "\n" for line in format_rows(aggregation_rows)))
 
     def add_error(self, message: str) -> None:
         self._errors.append(message)

@@ -287,3 +287,68 @@ def write_snapshots(path: str, snapshots: Iterable[Snapshot]) -> int:
         for snap in snapshots:
             writer.write(snap)
     return writer.rows_written
+
+
+# --------------------------------------------------------------------------- text
+
+
+def format_snapshot(snap: Snapshot, with_header: bool = False) -> str:
+    """A snapshot as text, in the spirit of dtrace's printa(): one block per aggregation."""
+    parts = []
+    if with_header:
+        span = f" ({snap.interval:g}s)" if snap.interval else ""
+        parts.append(f"\n-- {iso_time(snap.time)}  snapshot {snap.seq}{span}\n")
+    for name, rows in snap.by_aggregation().items():
+        info = snap.aggregations.get(name)
+        unit = f", {info.unit}" if info is not None and info.unit else ""
+        parts.append(f"\n@{name} ({rows[0].function}{unit})\n")
+        parts.extend(line + "\n" for line in format_rows(rows))
+    return "".join(parts)
+
+
+def format_rows(rows: list) -> list[str]:
+    """The rows of one aggregation as lines: smallest value first, as dtrace sorts them."""
+    if rows and rows[0].buckets is not None:
+        lines: list[str] = []
+        for row in sorted(rows, key=lambda r: r.value):
+            lines.extend(_histogram_lines(row))
+        return lines
+    return _scalar_lines(sorted(rows, key=lambda r: (r.value, str(r.keys))))
+
+
+def _scalar_lines(rows: list) -> list[str]:
+    if any("\n" in str(k) for r in rows for k in r.keys):  # stacks: one block per key
+        lines = []
+        for row in rows:
+            for key in row.keys:
+                lines.extend(f"    {line}" for line in str(key).split("\n"))
+            lines += [f"    {row.value:>16}", ""]
+        return lines
+    texts = [[str(k) for k in row.keys] for row in rows]
+    widths = [max(len(t[i]) for t in texts) for i in range(max((len(t) for t in texts), default=0))]
+    lines = []
+    for row, cells in zip(rows, texts):
+        padded = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells))
+        lines.append(f"  {padded}  {row.value:>14}")
+    return lines
+
+
+def _bucket_label(bucket: Any, function: str) -> str:
+    if bucket.lo is None:
+        return f"< {bucket.hi}"
+    if bucket.hi is None:
+        return f">= {bucket.lo}"
+    if function == "quantize" and bucket.lo < 0:
+        return str(bucket.hi - 1)  # dtrace labels [-127, -63) as -64
+    return str(bucket.lo)
+
+
+def _histogram_lines(row: Any) -> list[str]:
+    lines = [f"  {key}" for key in row.keys]
+    total = sum(b.count for b in row.buckets) or 1
+    lines.append(f"  {'value':>16}  {'-' * 13} Distribution {'-' * 13} count")
+    for bucket in row.buckets:
+        bar = "@" * round(40 * bucket.count / total)
+        lines.append(f"  {_bucket_label(bucket, row.function):>16} |{bar:<40} {bucket.count}")
+    lines.append("")
+    return lines

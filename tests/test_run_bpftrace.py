@@ -617,3 +617,22 @@ def test_lost_events_are_reported_in_the_snapshot(tmp_path):
     assert lost > 0 and arrived > 0
     assert arrived + lost <= n
     assert [r.value for r in snaps[-1].rows] == [n]
+
+
+def test_printa_between_markers_is_text_output_not_data():
+    from dtscope.collectors.bpftrace import PRINTA_BEGIN, PRINTA_END
+
+    printed: list[str] = []
+    maps = maps_of(MapInfo("@c", "c", "count", key_kinds=["str"]))
+    assembler = SnapshotAssembler(maps, on_output=printed.append)
+    lines = [
+        json.dumps({"type": "printf", "data": PRINTA_BEGIN + "\n"}),
+        json.dumps({"type": "map", "data": {"@c": {"bash": 3, "a,b": 12}}}),
+        json.dumps({"type": "printf", "data": PRINTA_END + "\n"}),
+        json.dumps({"type": "map", "data": {"@c": {"bash": 5}}}),
+    ]
+    for line in lines:
+        assembler.feed(line)
+    snap = assembler.snapshot(final=True)
+    assert [(r.keys, r.value) for r in snap.rows] == [(("bash",), 5)]
+    assert [line.split() for line in printed if line.strip()] == [["bash", "3"], ["a,b", "12"]]

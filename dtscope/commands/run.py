@@ -24,7 +24,6 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
 
 from dtscope.errors import UsageError
 
@@ -226,62 +225,10 @@ def _report_health(snap) -> None:
 # --------------------------------------------------------------------------- table
 
 
-def _key_text(key: Any) -> str:
-    return str(key)
-
-
 def print_snapshot(snap, with_header: bool, out=None) -> None:
     """A readable rendering in the spirit of dtrace's printa()."""
-    from dtscope.collectors.model import iso_time
+    from dtscope.collectors.output import format_snapshot
 
     out = out or sys.stdout
-    if with_header:
-        span = f" ({snap.interval:g}s)" if snap.interval else ""
-        out.write(f"\n-- {iso_time(snap.time)}  snapshot {snap.seq}{span}\n")
-    for name, rows in snap.by_aggregation().items():
-        info = snap.aggregations.get(name)
-        unit = f", {info.unit}" if info is not None and info.unit else ""
-        out.write(f"\n@{name} ({rows[0].function}{unit})\n")
-        if rows[0].is_histogram:
-            for row in sorted(rows, key=lambda r: r.value):
-                _print_histogram(row, out)
-        else:
-            _print_scalars(sorted(rows, key=lambda r: (r.value, str(r.keys))), out)
+    out.write(format_snapshot(snap, with_header))
     out.flush()
-
-
-def _print_scalars(rows, out) -> None:
-    multiline = any("\n" in str(k) for r in rows for k in r.keys)
-    if multiline:  # stacks: one block per key, as dtrace prints them
-        for row in rows:
-            for key in row.keys:
-                for line in str(key).split("\n"):
-                    out.write(f"    {line}\n")
-            out.write(f"    {row.value:>16}\n\n")
-        return
-    texts = [[_key_text(k) for k in row.keys] for row in rows]
-    widths = [max(len(t[i]) for t in texts) for i in range(max((len(t) for t in texts), default=0))]
-    for row, cells in zip(rows, texts):
-        padded = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells))
-        out.write(f"  {padded}  {row.value:>14}\n")
-
-
-def _bucket_label(bucket, function: str) -> str:
-    if bucket.lo is None:
-        return f"< {bucket.hi}"
-    if bucket.hi is None:
-        return f">= {bucket.lo}"
-    if function == "quantize" and bucket.lo < 0:
-        return str(bucket.hi - 1)  # dtrace labels [-127, -63) as -64
-    return str(bucket.lo)
-
-
-def _print_histogram(row, out) -> None:
-    for key in row.keys:
-        out.write(f"  {key}\n")
-    total = sum(b.count for b in row.buckets) or 1
-    out.write(f"  {'value':>16}  {'-' * 13} Distribution {'-' * 13} count\n")
-    for bucket in row.buckets:
-        bar = "@" * round(40 * bucket.count / total)
-        out.write(f"  {_bucket_label(bucket, row.function):>16} |{bar:<40} {bucket.count}\n")
-    out.write("\n")
