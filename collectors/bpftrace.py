@@ -39,6 +39,7 @@ What the assembler expects from the program (the contract with ``dscript/bpftrac
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import json
 import math
@@ -92,6 +93,8 @@ _INTEGER = re.compile(r"-?\d+")
 # Default BPFTRACE_MAP_KEYS_MAX is 4096; a per-process or per-path aggregation passes that
 # on a busy host, and bpftrace silently stops adding keys.
 DEFAULT_MAP_KEYS_MAX = 16384
+# Snapshots a TracerError keeps (the latest; earlier ones were yielded already).
+KEPT_ON_ERROR = 16
 # Parsed keys kept per map; cleared when a map churns through more distinct keys than this.
 KEY_CACHE_LIMIT = 200_000
 # DTrace options (-x NAME=VALUE, #pragma D option) that bpftrace has a setting for.
@@ -680,7 +683,10 @@ class _TracerRun:
         self.lines: queue.Queue = queue.Queue()
         self.stderr_lines: list[str] = []
         self.stderr_lock = threading.Lock()
-        self.collected: list[Snapshot] = []
+        # What a TracerError hands back. A run that streams for days must not hold every
+        # snapshot: the consumer has had them; the error keeps the latest ones.
+        self.collected: collections.deque[Snapshot] = collections.deque(maxlen=KEPT_ON_ERROR)
+        self.snapshot_count = 0
         self.stop_sent_at: float | None = None
         self.last_signal_at = 0.0
         self.cmd = backend.command(binary, program_path, options)
@@ -789,13 +795,14 @@ class _TracerRun:
                     if snap is not None:
                         self._drain_stderr_into_snapshot(snap)
                         self.collected.append(snap)
+                        self.snapshot_count += 1
                         try:
                             yield snap
                         except KeyboardInterrupt:
                             # thrown in by a consumer that was interrupted while busy with
                             # the snapshot: stop, and keep reading what the tracer prints
                             self._stop(proc)
-                        if expected_snapshots is not None and len(self.collected) >= expected_snapshots:
+                        if expected_snapshots is not None and self.snapshot_count >= expected_snapshots:
                             self._stop(proc)
                 # With an interval the marker count ends the run; the clock is the backstop.
                 # (generous: on a loaded host markers arrive late, and a missed one is a lost interval)
@@ -851,13 +858,14 @@ class _TracerRun:
                 "bpftrace rejected the program"
                 + (f":\n{text}" if text else f" (exit status {returncode})")
                 + "\n(see it with `dtscope compile --target bpftrace SCRIPT`)",
-                snapshots=self.collected,
+                snapshots=list(self.collected),
             )
         final = assembler.snapshot(final=True, tracer_state="failed")
         self.collected.append(final)
+        self.snapshot_count += 1
         how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with status {returncode}"
         raise TracerError(
-            f"bpftrace {how} before the run ended; kept {len(self.collected)} snapshot(s)"
+            f"bpftrace {how} before the run ended, after {self.snapshot_count} snapshot(s)"
             + (f":\n{text}" if text else ""),
-            snapshots=self.collected,
+            snapshots=list(self.collected),
         )

@@ -167,7 +167,7 @@ def test_early_tracer_exit_keeps_the_collected_snapshots_in_the_file(dtscope_cli
         "--bpftrace", _fake_dying_tracer(tmp_path),
     )
     # The wrapper shell reports its child's SIGKILL as status 137.
-    assert_clean_failure(code, stderr, 1, "bpftrace exited with status 137 before the run ended", "kept")
+    assert_clean_failure(code, stderr, 1, "bpftrace exited with status 137 before the run ended, after")
     records = [json.loads(line) for line in out.read_text().splitlines()]
     statuses = [r for r in records if r.get("type") == "status"]
     assert len(statuses) >= 3
