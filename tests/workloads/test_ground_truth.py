@@ -22,7 +22,7 @@ FUSE_IN_HEADERS_WRITE = 80  # fuse_in_header + fuse_write_in precede the data
 FUSE_OUT_HEADER = 16  # fuse_out_header precedes the data of a reply
 
 
-def test_kvm_guest_exits_exactly_n_times():
+def test_kvm_guest_exits_exactly_n_times(kvm_available):
     from . import Workload
 
     with Workload("kvm_guest.py", "--pio", "321", "--mmio", "45", "--port", "128") as guest:
@@ -96,7 +96,7 @@ def test_zfs_fuse_moves_exactly_n_bytes(zfs_pool):
     assert maps["@ops"][str(FUSE_FSYNC)] == 1
 
 
-def test_busy_function_is_in_profile_stacks(tmp_path):
+def test_busy_function_is_in_profile_stacks(tmp_path, gcc_available):
     binary = build(tmp_path)
     with busy_workload(binary, spin_ms=300, sleeps=4, sleep_ms=50) as busy:
         tracer = Bpftrace(
