@@ -709,7 +709,7 @@ class _TracerRun:
         """Stderr lines since the last call: (stack lookup failures, other messages)."""
         with self.stderr_lock:
             lines, self.stderr_lines = self.stderr_lines, []
-        self._all_stderr.extend(lines)
+        self._all_stderr.extend(line for line in lines if not _STACK_LOOKUP.search(line))
         failures = sum(1 for line in lines if _STACK_LOOKUP.search(line))
         return failures, [self._readable(line) for line in lines if not _STACK_LOOKUP.search(line)]
 
@@ -743,7 +743,9 @@ class _TracerRun:
 
     def snapshots(self) -> Iterator[Snapshot]:
         options, assembler = self.options, self.assembler
-        self._all_stderr: list[str] = []
+        # The tracer's last words, for the error message when it dies (bounded: a long run
+        # can print many harmless lines).
+        self._all_stderr: collections.deque[str] = collections.deque(maxlen=200)
         try:
             proc = subprocess.Popen(
                 self.cmd,
@@ -849,7 +851,7 @@ class _TracerRun:
             self.collected.append(final)
             yield final
             return
-        messages = [self._readable(line) for line in self._all_stderr if not _STACK_LOOKUP.search(line)]
+        messages = [self._readable(line) for line in self._all_stderr]
         text = "\n".join(messages)
         if "only supports running as the root user" in text or "Operation not permitted" in text:
             raise TracerPermissionError(ROOT_ADVICE + (f"\nbpftrace said: {text}" if text else ""))
