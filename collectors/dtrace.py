@@ -266,12 +266,23 @@ class DTraceBackend(Backend):
                 "source_map": source_map,
                 "user_lines": user_lines,
                 "destructive": bool(destructive),
+                # -x options and -Z from the script's #! line: dtrace never sees that line.
+                "interpreter_options": {
+                    name: value
+                    for name, value in program.interpreter_options.items()
+                    if name in TRACER_OPTIONS or name == "Z"
+                },
             },
         )
 
-    def command(self, binary: str, program_path: str, options: RunOptions, droptags: bool = True) -> list[str]:
+    def command(self, binary: str, program_path: str, options: RunOptions, droptags: bool = True,
+                script_options: dict[str, str | None] | None = None) -> list[str]:
         cmd = [binary, "-q"] + (["-x", "droptags"] if droptags else [])
-        for name, value in options.tracer_options.items():
+        script_options = dict(script_options or {})
+        if script_options.pop("Z", "absent") != "absent":
+            cmd.append("-Z")
+        merged = {**script_options, **options.tracer_options}  # the command line wins
+        for name, value in merged.items():
             if name in _OTHER_BACKENDS_OPTIONS:
                 continue
             cmd += ["-x", f"{name}={value}" if value not in (None, "") else name]
@@ -298,13 +309,15 @@ class DTraceBackend(Backend):
             program_path = os.path.join(workdir, f"{name}.d")
             with open(program_path, "w") as fh:
                 fh.write(prepared.text)
-            run = _DTraceRun(self, self.command(binary, program_path, options), program_path, prepared, options)
+            script_options = prepared.extra.get("interpreter_options") or {}
+            cmd = self.command(binary, program_path, options, script_options=script_options)
+            run = _DTraceRun(self, cmd, program_path, prepared, options)
             try:
                 yield from run.snapshots()
             except _NoDroptags:
                 # An older consumer without -x droptags: drops are still read from
                 # their untagged wording.
-                cmd = self.command(binary, program_path, options, droptags=False)
+                cmd = self.command(binary, program_path, options, droptags=False, script_options=script_options)
                 yield from _DTraceRun(self, cmd, program_path, prepared, options).snapshots()
 
 

@@ -268,6 +268,16 @@ def test_pid_destructive_and_interval_rates():
                    "-w", "-p", "77", "-s", "/tmp/p.d"]
 
 
+def test_options_of_the_scripts_interpreter_line_are_passed():
+    program = parse("BEGIN { @c = count(); }")
+    program.interpreter_options = {"quiet": None, "Z": None, "bufsize": "4m", "strsize": "64"}
+    backend = DTraceBackend(dialect="illumos")
+    prepared = backend.prepare(program, RunOptions())
+    options = RunOptions(tracer_options={"strsize": "128"})
+    cmd = backend.command("dtrace", "/tmp/p.d", options, script_options=prepared.extra["interpreter_options"])
+    assert cmd == ["dtrace", "-q", "-x", "droptags", "-Z", "-x", "bufsize=4m", "-x", "strsize=128", "-s", "/tmp/p.d"]
+
+
 def test_destructive_actions_are_refused_before_running(argv_log):
     program = parse('BEGIN { system("echo hi"); exit(0); }')
     with pytest.raises(UsageError, match="--destructive"):
