@@ -128,4 +128,9 @@ def test_direct_disk_io_is_issued_by_its_cgroup():
         )
         assert run_all([disk]) == [{"written": nbytes, "read": nbytes}]
         maps = tracer.stop()
-    assert sorted(maps["@bytes"].values()) == [nbytes, nbytes], maps
+    # Exact on a quiet machine. With other tracers busy on the same CPUs the kernel may skip
+    # a BPF program run (its recursion guard, counted as the program's "misses"), which the
+    # block layer's many tracepoints hit more than the others: allow two missed requests.
+    assert set(maps["@bytes"]) == {"WS", "RS"}, maps
+    for seen in maps["@bytes"].values():
+        assert nbytes - 2 * 256 * 1024 <= seen <= nbytes, maps
