@@ -271,3 +271,13 @@ def test_run_a_probe_by_name_for_a_duration(dtscope_cli, tmp_path):
     with open(output) as fh:
         snapshots = list(read_jsonl(fh))
     assert snapshots[-1].aggregations["calls"].unit == "count"
+
+
+def test_tcp_retransmits_counts_the_connections_retransmissions():
+    from workloads.tcp import retransmit_workload
+
+    with retransmit_workload() as worker:
+        found = run_probe("tcp-retransmits", _release(worker))
+        result = worker.result
+    assert result["error"] == 0 and result["retransmits"] >= 1
+    assert value(found, "retransmits", "127.0.0.1", result["port"], result["local_port"]) == result["retransmits"]

@@ -68,16 +68,69 @@ def send(port: int, nbytes: int) -> None:
     _child.wait_for_exit()
 
 
+def retransmit_workload():
+    """A workload whose connection retransmits its SYN (parent side)."""
+    from . import Workload
+
+    return Workload("tcp.py", "syn-retransmit")
+
+
+TCP_INFO_TOTAL_RETRANS = 100  # offset of tcpi_total_retrans in struct tcp_info
+
+
+def syn_retransmit() -> None:
+    """Make one connection retransmit its SYN, and report how many times it did.
+
+    The listener's accept queue holds one connection (backlog 0) and a first client fills
+    it, so the kernel drops the second client's SYN; accepting the first one makes room,
+    and the SYN retransmitted after the initial RTO (1 s) gets through. The socket's own
+    count (TCP_INFO tcpi_total_retrans) is the ground truth, whatever the timing.
+    """
+    import select
+    import struct
+    import time
+
+    import _child
+
+    _child.set_comm("dtscope-tcpre")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    _child.ready(pid=os.getpid(), port=port)
+    first = socket.create_connection(("127.0.0.1", port))
+    time.sleep(0.05)  # the first connection is in the accept queue
+    second = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    second.setblocking(False)
+    try:
+        second.connect(("127.0.0.1", port))
+    except BlockingIOError:
+        pass
+    time.sleep(0.3)
+    accepted, _ = listener.accept()
+    select.select([], [second], [], 30)
+    error = second.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    info = second.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    (retransmits,) = struct.unpack_from("I", info, TCP_INFO_TOTAL_RETRANS)
+    _child.done(port=port, local_port=second.getsockname()[1], retransmits=retransmits, error=error)
+    _child.wait_for_exit()
+    for sock in (accepted, first, second, listener):
+        sock.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="role", required=True)
     sub.add_parser("serve")
+    sub.add_parser("syn-retransmit")
     sender = sub.add_parser("send")
     sender.add_argument("--port", type=int, required=True)
     sender.add_argument("--bytes", type=int, required=True)
     args = parser.parse_args()
     if args.role == "serve":
         serve()
+    elif args.role == "syn-retransmit":
+        syn_retransmit()
     else:
         send(args.port, args.bytes)
 

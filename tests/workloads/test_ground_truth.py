@@ -134,3 +134,15 @@ def test_direct_disk_io_is_issued_by_its_cgroup():
     assert set(maps["@bytes"]) == {"WS", "RS"}, maps
     for seen in maps["@bytes"].values():
         assert nbytes - 2 * 256 * 1024 <= seen <= nbytes, maps
+
+
+def test_a_syn_is_retransmitted_a_known_number_of_times():
+    from .tcp import retransmit_workload
+
+    with retransmit_workload() as worker:
+        tracer = Bpftrace("tracepoint:tcp:tcp_retransmit_skb { @[args->sport, args->dport] = count(); }")
+        worker.go()
+        result = worker.finish()
+        maps = tracer.stop()
+    assert result["error"] == 0 and result["retransmits"] >= 1
+    assert maps["@"][f"{result['local_port']},{result['port']}"] == result["retransmits"]
