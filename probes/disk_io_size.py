@@ -1,16 +1,16 @@
-"""Disk I/O sizes by device: the distribution and the total bytes issued."""
+"""Disk I/O sizes by device and direction: the distribution and the total bytes issued."""
 
-from dtscope.dscript.api import aggregation, args, probe, quantize, sum, this
+from dtscope.dscript.api import aggregation, args, const, probe, quantize, sum, this
 
 META = {
     "name": "disk-io-size",
     "area": "disk",
-    "description": "disk I/O size distributions and total bytes by device (major, minor)",
+    "description": "disk I/O size distributions and total bytes by device and direction",
     "platforms": ["illumos", "linux"],
 }
 
-size = aggregation(units="bytes", labels=["major", "minor"], help="bytes per I/O")
-io_bytes = aggregation(units="bytes", labels=["major", "minor"], help="total bytes issued")
+size = aggregation(units="bytes", labels=["major", "minor", "direction"], help="bytes per I/O")
+io_bytes = aggregation(units="bytes", labels=["major", "minor", "direction"], help="total bytes issued")
 
 
 @probe("io:::start")
@@ -20,5 +20,6 @@ def issue():
     this.major = args[1].dev_major
     this.minor = args[1].dev_minor
     this.size = args[0].b_bcount
-    size[this.major, this.minor] = quantize(this.size)
-    io_bytes[this.major, this.minor] = sum(this.size)
+    this.direction = "read" if args[0].b_flags & const.B_READ else "write"
+    size[this.major, this.minor, this.direction] = quantize(this.size)
+    io_bytes[this.major, this.minor, this.direction] = sum(this.size)
