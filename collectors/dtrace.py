@@ -30,6 +30,7 @@ How a run works:
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import os
 import queue
@@ -77,6 +78,7 @@ TRACER_OPTIONS = (
 MARKER_PREFIX = "\x1edtscope-"
 # Options that change printa()'s default layout, which the parser reads.
 LAYOUT_OPTIONS = ("aggpack", "aggzoom", "aggHist", "stackindent", "rawbytes")
+KEPT_ON_ERROR = 16  # snapshots a TracerError keeps (the latest; the others were yielded)
 STARTUP_ALLOWANCE = 120.0  # seconds dtrace may take to compile and enable before BEGIN
 
 _STRING_BUILTINS = frozenset(
@@ -195,7 +197,12 @@ class DTraceBackend(Backend):
     def __init__(self, dialect: str | None = None) -> None:
         """``dialect`` ("illumos" or "oracle"); None asks ``dtrace -V`` at prepare time."""
         self.dialect = dialect
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | None = None  # the running dtrace, for tests and signals
+        self.stop_requested = threading.Event()
+
+    def request_stop(self) -> None:
+        """End the run early (safe from a signal handler): dtrace runs END and prints."""
+        self.stop_requested.set()
 
     @classmethod
     def find_binary(cls, path: str | None = None) -> str:
@@ -386,7 +393,10 @@ class _DTraceRun:
         self.aggregations = prepared.aggregations
         self.marker = MARKER_PREFIX + str(prepared.extra.get("nonce", ""))
         self.events: queue.Queue = queue.Queue()
-        self.collected: list[Snapshot] = []
+        # What a TracerError hands back: the latest snapshots (the consumer has had them
+        # all; a run that streams for days must not hold every one).
+        self.collected: collections.deque[Snapshot] = collections.deque(maxlen=KEPT_ON_ERROR)
+        self.snapshot_count = 0
         self.frame: _Frame | None = None
         self.final: Snapshot | None = None
         self.drops: dict[str, int] = {}
@@ -563,8 +573,14 @@ class _DTraceRun:
                     snap = self._stdout_line(line)
                     if snap is not None:
                         self.collected.append(snap)
-                        yield snap
-                        if expected is not None and len(self.collected) >= expected:
+                        self.snapshot_count += 1
+                        try:
+                            yield snap
+                        except KeyboardInterrupt:
+                            # thrown in by a consumer interrupted while busy with the
+                            # snapshot: stop, and keep reading what dtrace prints
+                            self._stop(proc)
+                        if expected is not None and self.snapshot_count >= expected:
                             self._stop(proc)
                 elif source == "err":
                     self._stderr_line(line)
@@ -574,9 +590,13 @@ class _DTraceRun:
                     # for a dtrace that never gets there. With an interval the snapshot
                     # count ends the run and the clock, an interval later, is the backstop.
                     begun = self.started_at if self.started_at is not None else launched + STARTUP_ALLOWANCE
-                    grace = options.interval if expected is not None else 0.0
+                    # (generous: on a loaded host frames arrive late, and a missed one is a
+                    # lost interval)
+                    grace = max(2 * options.interval, 1.0) if expected is not None else 0.0
                     if now >= begun + options.duration + grace:
                         self._stop(proc)
+                if self.backend.stop_requested.is_set():
+                    self._stop(proc)
                 if self.stop_sent_at is not None and now - self.stop_sent_at > self.backend.STOP_GRACE_SECONDS:
                     proc.kill()
             returncode = proc.wait()
@@ -597,14 +617,15 @@ class _DTraceRun:
             final = self.final
             self._take_stderr_events(final)
             self.collected.append(final)
+            self.snapshot_count += 1
             yield final
             return
-        if not self.collected and any("droptags" in m for m in self.fatal) and "droptags" in self.cmd:
+        if not self.snapshot_count and any("droptags" in m for m in self.fatal) and "droptags" in self.cmd:
             raise _NoDroptags()
         if self.privileges:
             raise TracerPermissionError(PRIVILEGE_ADVICE + "\ndtrace said: " + "\n".join(self.fatal))
         if self.compile_errors:
-            raise TracerError(self._compile_message(), snapshots=self.collected)
+            raise TracerError(self._compile_message(), snapshots=list(self.collected))
         text = "\n".join(self.fatal)
         if ok and stopped_by_us and self.started_at is None:
             how = "was stopped before tracing began"
@@ -618,16 +639,18 @@ class _DTraceRun:
             self._take_stderr_events(self.final)
             self.final.tracer_state = "failed"
             self.collected.append(self.final)
-        elif self.collected or self.frame is not None:
+            self.snapshot_count += 1
+        elif self.snapshot_count or self.frame is not None:
             # What it printed of the snapshot it was in the middle of is lost: say so.
             failed = Snapshot(time=_utcnow(), seq=self.seq, interval=None, tracer_state="failed",
                               final=True, aggregations=self.aggregations)
             self._take_stderr_events(failed)
             failed.errors.append(f"dtrace {how}")
             self.collected.append(failed)
+            self.snapshot_count += 1
         raise TracerError(
-            f"dtrace {how}; kept {len(self.collected)} snapshot(s)" + (f":\n{text}" if text else ""),
-            snapshots=self.collected,
+            f"dtrace {how}, after {self.snapshot_count} snapshot(s)" + (f":\n{text}" if text else ""),
+            snapshots=list(self.collected),
         )
 
     def _compile_message(self) -> str:

@@ -23,7 +23,8 @@ Environment: ``FAKE_DTRACE_LOG`` (append the argv as a JSON line),
 ``FAKE_DTRACE_VERSION`` (what ``-V`` prints; default Oracle D 2.0),
 ``FAKE_DTRACE_FIXTURES`` (where the captures are), ``FAKE_DTRACE_STARTUP`` (seconds
 before BEGIN, as a real dtrace spends compiling), ``FAKE_DTRACE_NO_DROPTAGS`` (refuse
-``-x droptags`` as consumers older than 2012 do).
+``-x droptags`` as consumers older than 2012 do), ``FAKE_DTRACE_DIE_AFTER`` (ticks
+before the "dies" scenario dies).
 """
 
 from __future__ import annotations
@@ -319,7 +320,8 @@ def main(argv: list[str]) -> int:
             blocks = scenario.intervals[ticks] if ticks < len(scenario.intervals) else {}
             print_snapshot(program, "interval", blocks)
             ticks += 1
-            if scenario.die_after is not None and ticks >= scenario.die_after:
+            die_after = int(os.environ.get("FAKE_DTRACE_DIE_AFTER", "0")) or scenario.die_after
+            if die_after is not None and ticks >= die_after:
                 err(scenario.die_message)
                 return scenario.die_status
         # A program that ends before its first tick prints everything at END.

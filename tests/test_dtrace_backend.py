@@ -226,7 +226,7 @@ def test_dtrace_dying_mid_run_keeps_what_was_collected(argv_log):
     with pytest.raises(TracerError) as caught:
         run("profile-1000 { @dying = count(); }", interval=0.1)
     err = caught.value
-    assert "exited with status 1" in str(err) and "processing aborted" in str(err)
+    assert "exited with status 1, after 3 snapshot(s)" in str(err) and "processing aborted" in str(err)
     assert [(s.seq, s.tracer_state) for s in err.snapshots] == [(0, "running"), (1, "running"), (2, "failed")]
     assert values(err.snapshots[0], "dying") == {(): 3}
 
@@ -412,3 +412,27 @@ def test_source_map_points_generated_lines_at_the_source():
     at = lines.index("\t@a = count();") + 1
     assert (source_map.lookup(at).file, source_map.lookup(at).line) == ("m.d", 7)
     assert source_map.lookup(1).line == 1 and source_map.lookup(10_000) is None
+
+
+def test_request_stop_ends_the_run_with_a_final_snapshot(argv_log):
+    import threading
+
+    backend = DTraceBackend(dialect="oracle")
+    options = RunOptions(tracer_path=str(FAKE), interval=0.1, on_output=lambda line: None)
+    stream = backend.stream(backend.prepare(parse(LIVE), options), options)
+    threading.Timer(1.0, backend.request_stop).start()
+    snaps = list(stream)  # no duration: only the request ends it
+    assert snaps[-1].final and snaps[-1].tracer_state == "exited"
+    assert sum(values(s, "calls").get(("sysloop",), 0) for s in snaps) == 1000
+
+
+def test_a_tracer_error_keeps_only_the_latest_snapshots(argv_log, monkeypatch):
+    from dtscope.collectors.dtrace import KEPT_ON_ERROR
+
+    monkeypatch.setenv("FAKE_DTRACE_DIE_AFTER", str(KEPT_ON_ERROR + 4))
+    with pytest.raises(TracerError) as caught:
+        run("profile-1000 { @dying = count(); }", interval=0.02)
+    kept = caught.value.snapshots
+    assert f"after {KEPT_ON_ERROR + 5} snapshot(s)" in str(caught.value)
+    assert len(kept) == KEPT_ON_ERROR and kept[-1].tracer_state == "failed"
+    assert [s.seq for s in kept] == list(range(5, KEPT_ON_ERROR + 5))
