@@ -243,7 +243,8 @@ def err(text: str) -> None:
 
 def print_snapshot(program: Program, kind: str, blocks: dict[str, Block]) -> None:
     mark = "\x1edtscope-" + program.nonce
-    out(f"{mark} snapshot {kind}")
+    # timestamp and walltimestamp, as the machinery's printf() gives them
+    out(f"{mark} snapshot {kind} {time.monotonic_ns()} {time.time_ns()}")
     for name in program.aggregations:
         out(f"{mark} agg {name or '@'}")
         out("")  # printa() starts with a newline
@@ -306,7 +307,7 @@ def main(argv: list[str]) -> int:
     startup = float(os.environ.get("FAKE_DTRACE_STARTUP", "0"))
     if startup and wait(startup, None):
         return 0  # stopped before tracing began: no END
-    out(f"\x1edtscope-{program.nonce} started")
+    out(f"\x1edtscope-{program.nonce} started {time.monotonic_ns()} {time.time_ns()}")
     child = subprocess.Popen(shlex.split(command)) if command else None
     droptags = "droptags" in options
     ticks = 0

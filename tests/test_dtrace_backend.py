@@ -91,7 +91,8 @@ def test_interval_snapshots_with_trunc(argv_log):
         [(256, 512, 2)],
         [(256, 512, 1), (512, 1024, 1)],
     ]
-    assert [s.interval for s in snaps[:3]] == [0.2, 0.2, 0.2]
+    # measured by (fake) dtrace's clock between frames: the tick rate, give or take load
+    assert all(0.19 <= s.interval < 0.6 for s in snaps[:3]), [s.interval for s in snaps]
     assert elapsed >= 0.6  # replayed at the program's own tick rate
     assert snaps[0].aggregations["t"].key_names == ['"ticks"', "n"]
     assert "tick-200ms" in prepared.text and "trunc(@t);" in prepared.text
