@@ -145,8 +145,11 @@ def _host_limit(stderr: str) -> str | None:
         return "this DTrace has no translator for the provider's args[] (its library .d is absent): "
     unstable = re.search(r"probe description (\S+) matches an unstable set of probes", stderr)
     if unstable:
-        listed = subprocess.run([DTRACE, "-l", "-n", unstable.group(1)], check=False, capture_output=True, timeout=120)
-        if listed.returncode != 0:
+        listed = subprocess.run(
+            [DTRACE, "-l", "-n", unstable.group(1)], check=False, capture_output=True, text=True, timeout=120
+        )
+        # Oracle's dtrace -l exits 0 when nothing matches; it prints only the header.
+        if listed.returncode != 0 or len(listed.stdout.strip().splitlines()) <= 1:
             return f"{unstable.group(1)} matches no probe on this host, so args[] has no types: "
     return None
 
