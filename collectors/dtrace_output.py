@@ -113,7 +113,7 @@ def _parse_row(
         pos += 1
     if pos < len(lines) and lines[pos].strip() == "":
         pos += 1  # the newline that ends the row
-    bounds = bucket_bounds(function, labels)
+    bounds = bucket_bounds(function, labels, counts)
     buckets = [
         Bucket(lo, hi, count) for (lo, hi), count in zip(bounds, counts) if count != 0 or keep_zero
     ]
@@ -219,7 +219,9 @@ def _label_bound(label: str) -> int | None:
     return None
 
 
-def bucket_bounds(function: str, labels: list[str]) -> list[tuple[int | None, int | None]]:
+def bucket_bounds(
+    function: str, labels: list[str], counts: list[int] | None = None
+) -> list[tuple[int | None, int | None]]:
     """``[lo, hi)`` of each printed bucket, from its label (and, where the width is not
     in the label, from the labels around it).
 
@@ -228,8 +230,13 @@ def bucket_bounds(function: str, labels: list[str]) -> list[tuple[int | None, in
     * lquantize: ``< lo`` is ``[None, lo)``, ``v`` is ``[v, next)``, ``>= hi`` is ``[hi, None)``;
     * llquantize: like lquantize for non-negative labels; Oracle's DTrace also prints
       ``abs() < s`` (``[-s+1, s)``), negative labels ``-v`` (``[prev+1, -v+1)``) and
-      ``<= -s`` (``[None, -s+1)``).
+      ``<= -s`` (``[None, -s+1)``). Its ``0`` (``|v| < 1`` when the low magnitude is 0)
+      is illumos' underflow ``[None, 1)`` unless negative values were counted (``counts``).
     """
+    counts = counts if counts is not None else [0] * len(labels)
+    negatives = any(
+        c and (label.startswith(("-", "<= -", "abs()"))) for label, c in zip(labels, counts)
+    )
     bounds: list[tuple[int | None, int | None]] = []
     for i, label in enumerate(labels):
         n = _label_number(label)
@@ -249,6 +256,8 @@ def bucket_bounds(function: str, labels: list[str]) -> list[tuple[int | None, in
             bounds.append((None, int(label[2:])))
         elif n is None:
             raise DTraceOutputError(f"{function} bucket label {label!r} is not understood")
+        elif function == "llquantize" and n == 0:
+            bounds.append((0, 1) if negatives else (None, 1))
         elif function == "llquantize" and n < 0:
             prev = _previous_bound(labels, i)
             bounds.append((prev, n + 1))

@@ -135,9 +135,10 @@ def test_keyed_lquantize_with_two_keys():
 
 def test_llquantize_log_linear_buckets():
     (row,) = parse_printa(lines("llquantize", 2, 116), "ll", "llquantize")
-    # llquantize(v, 10, 0, 6, 20) of 0, 5, 55, 555, 5555, 5555555
+    # llquantize(v, 10, 0, 6, 20) of 0, 5, 55, 555, 5555, 5555555; Oracle's "0" row is
+    # illumos' (and the bpftrace backend's) underflow bucket when nothing was negative
     assert buckets(row) == [
-        (0, 1, 1),
+        (None, 1, 1),
         (5, 6, 1),
         (55, 60, 1),
         (550, 600, 1),
@@ -264,6 +265,9 @@ def test_bucket_bounds_tables():
     assert bucket_bounds("llquantize", ["<= -1000", "-150", "-100", "abs() < 10", "10", "15", ">= 1000"]) == [
         (None, -999), (-999, -149), (-149, -99), (-9, 10), (10, 15), (15, 1000), (1000, None),
     ]
+    # (DTrace always prints the row before the first counted one, so "-1" has its lower neighbour)
+    assert bucket_bounds("llquantize", ["-2", "-1", "0", "1"], [0, 2, 1, 0])[1:] == [(-1, 0), (0, 1), (1, 2)]
+    assert bucket_bounds("llquantize", ["-2", "-1", "0", "1"], [0, 0, 1, 0])[2:] == [(None, 1), (1, 2)]
     assert Bucket(1, 2, 3).to_json() == {"lo": 1, "hi": 2, "count": 3}
 
 
