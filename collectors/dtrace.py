@@ -466,7 +466,8 @@ class _DTraceRun:
 
     def _finish_block(self) -> None:
         frame = self.frame
-        assert frame is not None and frame.agg is not None
+        if frame is None or frame.agg is None:
+            return  # an end frame without its start: nothing to read
         block = frame.block
         if block and block[0] == "":
             block = block[1:]  # printa() prints a newline before the rows
