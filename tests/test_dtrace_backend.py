@@ -437,3 +437,29 @@ def test_a_tracer_error_keeps_only_the_latest_snapshots(argv_log, monkeypatch):
     assert f"after {KEPT_ON_ERROR + 5} snapshot(s)" in str(caught.value)
     assert len(kept) == KEPT_ON_ERROR and kept[-1].tracer_state == "failed"
     assert [s.seq for s in kept] == list(range(5, KEPT_ON_ERROR + 5))
+
+
+def test_frames_are_found_after_program_output_without_a_newline():
+    from dtscope.collectors.base import PreparedProgram
+    from dtscope.collectors.dtrace import _DTraceRun
+    from dtscope.collectors.model import AggInfo
+
+    output: list[str] = []
+    prepared = PreparedProgram("", {"c": AggInfo("c", "count", ["execname"], key_kinds=["str"])}, {"nonce": "ab12"})
+    reader = _DTraceRun(DTraceBackend("oracle"), [], "/tmp/x.d", prepared, RunOptions(interval=1.0, on_output=output.append))
+    mark = "\x1edtscope-ab12"
+    lines = [
+        f"{mark} started 1000000000 1700000000000000000",
+        f"partial line{mark} snapshot interval 3000000000 1700000002000000000",
+        f"{mark} agg c",
+        "",
+        f"  {'bash':<50} {7:16d}",
+        f"{mark} end c",
+        f"{mark} snapshot-end",
+    ]
+    snaps = [s for s in (reader._stdout_line(line) for line in lines) if s is not None]
+    assert output == ["partial line"]
+    (snap,) = snaps
+    assert [(r.keys, r.value) for r in snap.rows] == [(("bash",), 7)]
+    assert snap.interval == 2.0  # by dtrace's clock, from BEGIN
+    assert snap.time.isoformat() == "2023-11-14T22:13:22+00:00"
