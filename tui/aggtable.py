@@ -79,6 +79,9 @@ class AggTable(ScrollView, can_focus=True):
         self.unit: str | None = None
         self.sort_column = 0
         self.cursor = 0
+        # Once the user picks a row the cursor follows it as the order changes; until
+        # then (and after Home) it stays on the first, worst, row.
+        self.following = False
         self._widths: list[int] = []
 
     # ------------------------------------------------------------------ data
@@ -95,20 +98,26 @@ class AggTable(ScrollView, can_focus=True):
         sort_column: int = 0,
         keep_keys: tuple | None = None,
     ) -> None:
-        """Replace the content; the cursor follows the row with ``keep_keys`` if it is still there."""
+        """Replace the content; a followed cursor stays on the row with ``keep_keys`` if it is still there."""
         self.view = view
         self.worst = view.worst()
         self.unit = unit
         self.sort_column = sort_column
-        if keep_keys is not None:
+        if keep_keys is not None and self.following:
             found = view.index_of(keep_keys)
             if found is not None:
                 self.cursor = found
         self.cursor = max(0, min(self.cursor, len(view) - 1))
         self._widths = []
-        self.virtual_size = Size(self.size.width, len(view) + 1)
+        self.virtual_size = Size(self._content_width(), len(view) + 1)
         self._scroll_cursor_into_view()
         self.refresh()
+
+    def reset_cursor(self) -> None:
+        """Back to the first row, not following any row (after a filter, regroup, new tab)."""
+        self.cursor = 0
+        self.following = False
+        self.scroll_to(y=0, animate=False)
 
     @property
     def selected(self) -> ViewRow | None:
@@ -128,9 +137,11 @@ class AggTable(ScrollView, can_focus=True):
 
     def action_jump(self, where: int) -> None:
         self._move_to(0 if where == 0 else len(self.view) - 1)
+        self.following = where != 0
 
     def _move_to(self, index: int) -> None:
         index = max(0, min(index, len(self.view) - 1))
+        self.following = True
         if index != self.cursor:
             self.cursor = index
             self._scroll_cursor_into_view()
@@ -165,14 +176,14 @@ class AggTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._widths = []
-        self.virtual_size = Size(self.size.width, len(self.view) + 1)
+        self.virtual_size = Size(self._content_width(), len(self.view) + 1)
 
     def _column_widths(self) -> list[int]:
         if self._widths:
             return self._widths
         key_columns = [i for i, c in enumerate(self.columns) if not c.numeric]
         numbers = len(self.columns) - len(key_columns)
-        space = max(0, self.size.width - numbers * (NUMBER_WIDTH + 1) - len(key_columns))
+        space = max(0, self._content_width() - numbers * (NUMBER_WIDTH + 1) - len(key_columns))
         widths = [NUMBER_WIDTH] * len(self.columns)
         if key_columns:
             # Each key column gets what its longest value (in the first rows) needs, shrunk to fit.
@@ -194,8 +205,12 @@ class AggTable(ScrollView, can_focus=True):
         self._widths = widths
         return widths
 
+    def _content_width(self) -> int:
+        """The width left of the vertical scrollbar (when one is shown)."""
+        return self.scrollable_content_region.width
+
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._content_width()
         if y == 0:
             return self._header(width)
         index = int(self.scroll_y) + y - 1

@@ -195,7 +195,7 @@ class TopApp(App[int]):
         self.aggregation = name
         self.group_by = None
         self.view.zone = None
-        self.query_one(AggTable).cursor = 0
+        self.query_one(AggTable).reset_cursor()
         self.refresh_view()
 
     def on_row_selected(self, message: RowSelected) -> None:
@@ -247,7 +247,7 @@ class TopApp(App[int]):
         def apply(text: str | None) -> None:
             if text is not None:
                 self.view.text_filter = text.strip()
-                self.query_one(AggTable).cursor = 0
+                self.query_one(AggTable).reset_cursor()
                 self.refresh_view()
 
         self.push_screen(PromptScreen("filter rows (text in any key; empty clears):", self.view.text_filter), apply)
@@ -262,7 +262,7 @@ class TopApp(App[int]):
         def apply(choice: object) -> None:
             if choice is not ChoiceScreen.CANCELLED:
                 self.group_by = choice  # type: ignore[assignment]
-                self.query_one(AggTable).cursor = 0
+                self.query_one(AggTable).reset_cursor()
                 self.refresh_view()
 
         self.push_screen(ChoiceScreen("group rows by:", choices), apply)
@@ -279,7 +279,7 @@ class TopApp(App[int]):
         def apply(choice: object) -> None:
             if choice is not ChoiceScreen.CANCELLED:
                 self.view.zone = choice  # type: ignore[assignment]
-                self.query_one(AggTable).cursor = 0
+                self.query_one(AggTable).reset_cursor()
                 self.refresh_view()
 
         self.push_screen(ChoiceScreen("show one zone:", choices), apply)

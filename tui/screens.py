@@ -18,9 +18,10 @@ dtscope top: live latency triage
   s      sort by next column      S      reverse the sort
   /      filter rows by text      esc    clear filter, zone and grouping
   g      group by key columns     z      show one zone (cgroup)
-  + -    longer / shorter interval (replay: faster / slower)
+  + -    longer / shorter interval (replay: slower / faster)
   w      write the run so far to a JSONL file
-  tab    next aggregation         ↑ ↓    select a row
+  [ ]    previous / next aggregation (also: click its tab)
+  ↑ ↓    select a row (its distribution is drawn below)
   ?      this help
 
 Rates are per second over the last interval; count is the total

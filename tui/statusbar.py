@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from .source import SourceInfo
@@ -25,36 +27,46 @@ class ViewSettings:
     ended: bool = False
 
 
-class StatusBar(Static):
+class StatusBar(Vertical):
+    """One status line, plus a red line above it with a dead tracer's last words."""
+
     DEFAULT_CSS = """
     StatusBar {
         height: auto;
-        max-height: 3;
         background: $panel;
         color: $text;
+    }
+    StatusBar > Static {
+        height: 1;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    StatusBar > #failure {
+        display: none;
+        background: $error;
+        color: $text;
+        text-style: bold;
     }
     """
 
+    def compose(self) -> ComposeResult:
+        yield Static(id="failure")
+        yield Static(id="status-line")
+
     def show(self, info: SourceInfo, state: TopState, view: ViewSettings) -> None:
-        text = Text(no_wrap=False, overflow="fold")
-        interval = f"{info.interval:g}s" if info.interval else "-"
-        text.append(f"{info.backend}", style="bold")
-        script = os.path.basename(info.script) if os.path.sep in info.script else info.script
-        text.append(f" {script} {interval}")
-        if view.speed is not None:
-            text.append(f" x{view.speed:g}")
-        drops = sum(state.drops.values())
-        text.append(" │ drops ")
-        text.append(str(drops), style="bold red" if drops else "")
-        text.append(" err ")
-        text.append(str(state.errors), style="bold red" if state.errors else "")
-        text.append(" │ ")
+        # Most important first; never wrapped (a wrapped line would change the layout
+        # with every message).
+        text = Text(no_wrap=True, overflow="ellipsis")
         failure = view.failure
         if failure is None and state.tracer_state == "failed":
             failure = state.recent_errors[-1] if state.recent_errors else "the tracer died"
         if failure:
-            text.append(f"tracer FAILED: {failure}", style="bold white on red")
+            first_line = failure.strip().splitlines()[0] if failure.strip() else "the tracer died"
+            failure_line = self.query_one("#failure", Static)
+            failure_line.update(Text(f"tracer FAILED: {first_line}", no_wrap=True, overflow="ellipsis"))
+            failure_line.display = True
+            text.append("tracer FAILED", style="bold white on red")
         elif view.paused:
             text.append("PAUSED", style="bold black on yellow")
         elif view.ended:
@@ -69,4 +81,18 @@ class StatusBar(Static):
             text.append(f" zone={view.zone}", style="bold")
         if view.text_filter:
             text.append(f" /{view.text_filter}", style="bold")
-        self.update(text)
+        interval = f"{info.interval:g}s" if info.interval else "-"
+        text.append(" │ ")
+        text.append(f"{info.backend}", style="bold")
+        script = os.path.basename(info.script) if os.path.sep in info.script else info.script
+        text.append(f" {script} {interval}")
+        if view.speed is not None:
+            text.append(f" x{view.speed:g}" if view.speed > 0 else " max speed")
+        drops = sum(state.drops.values())
+        text.append(" │ drops ")
+        text.append(str(drops), style="bold red" if drops else "")
+        text.append(" err ")
+        text.append(str(state.errors), style="bold red" if state.errors else "")
+        if not failure:
+            self.query_one("#failure", Static).display = False
+        self.query_one("#status-line", Static).update(text)
