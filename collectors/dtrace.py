@@ -78,6 +78,7 @@ TRACER_OPTIONS = (
 MARKER_PREFIX = "\x1edtscope-"
 # Options that change printa()'s default layout, which the parser reads.
 LAYOUT_OPTIONS = ("aggpack", "aggzoom", "aggHist", "stackindent", "rawbytes")
+ERRORS_KEPT_PER_SNAPSHOT = 10  # runtime error messages kept per snapshot; the rest are counted
 KEPT_ON_ERROR = 16  # snapshots a TracerError keeps (the latest; the others were yielded)
 STARTUP_ALLOWANCE = 120.0  # seconds dtrace may take to compile and enable before BEGIN
 
@@ -411,6 +412,7 @@ class _DTraceRun:
         self.final: Snapshot | None = None
         self.drops: dict[str, int] = {}
         self.errors: list[str] = []
+        self.more_errors = 0  # runtime errors past ERRORS_KEPT_PER_SNAPSHOT
         self.compile_errors: list[StderrEvent] = []
         self.fatal: list[str] = []
         self.privileges = False
@@ -519,7 +521,9 @@ class _DTraceRun:
         for kind, count in self.drops.items():
             snap.drops[kind] = snap.drops.get(kind, 0) + count
         snap.errors.extend(self.errors)
-        self.drops, self.errors = {}, []
+        if self.more_errors:
+            snap.errors.append(f"... and {self.more_errors} more runtime error(s)")
+        self.drops, self.errors, self.more_errors = {}, [], 0
 
     # -- stderr
 
@@ -530,7 +534,11 @@ class _DTraceRun:
         if event.kind == "drop":
             self.drops[event.drop_kind] = self.drops.get(event.drop_kind, 0) + event.count
         elif event.kind == "runtime_error":
-            self.errors.append(event.message)
+            # A faulting clause reports once per firing: keep a few, count the rest.
+            if len(self.errors) < ERRORS_KEPT_PER_SNAPSHOT:
+                self.errors.append(event.message)
+            else:
+                self.more_errors += 1
         elif event.kind == "compile_error":
             self.compile_errors.append(event)
         elif event.kind == "privileges":

@@ -463,3 +463,18 @@ def test_frames_are_found_after_program_output_without_a_newline():
     assert [(r.keys, r.value) for r in snap.rows] == [(("bash",), 7)]
     assert snap.interval == 2.0  # by dtrace's clock, from BEGIN
     assert snap.time.isoformat() == "2023-11-14T22:13:22+00:00"
+
+
+def test_runtime_error_floods_are_counted_not_kept():
+    from dtscope.collectors.base import PreparedProgram
+    from dtscope.collectors.dtrace import ERRORS_KEPT_PER_SNAPSHOT, _DTraceRun
+
+    reader = _DTraceRun(DTraceBackend("oracle"), [], "/tmp/x.d", PreparedProgram("", {}, {"nonce": "ab12"}), RunOptions())
+    message = "dtrace: error on enabled probe ID 2 (ID 1: dtrace:::BEGIN): invalid address (0x0) in action #1"
+    for _ in range(ERRORS_KEPT_PER_SNAPSHOT + 25):
+        reader._stderr_line(message)
+    mark = "\x1edtscope-ab12"
+    reader._stdout_line(f"{mark} snapshot interval")
+    snap = reader._stdout_line(f"{mark} snapshot-end")
+    assert len(snap.errors) == ERRORS_KEPT_PER_SNAPSHOT + 1
+    assert snap.errors[-1] == "... and 25 more runtime error(s)"
