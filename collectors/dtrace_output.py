@@ -331,6 +331,8 @@ _INFO = re.compile(
     r"|\d+ probes? matched|.*matched \d+ probes?$)"
 )
 PRIVILEGE_TEXT = "DTrace requires additional privileges"
+# Oracle's DTrace for Linux, run by a non-root user, says this instead.
+_PRIVILEGE_TEXTS = (PRIVILEGE_TEXT.lower(), "run as root for tracing")
 
 
 @dataclass
@@ -354,7 +356,7 @@ class StderrEvent:
 def classify_stderr(line: str) -> StderrEvent:
     text = line.rstrip("\n")
     body = text.removeprefix("dtrace: ")
-    if PRIVILEGE_TEXT.lower() in body.lower():
+    if any(text in body.lower() for text in _PRIVILEGE_TEXTS):
         return StderrEvent("privileges", body)
     tag = None
     m = _TAG.match(body)

@@ -330,4 +330,6 @@ def test_runtime_errors_info_and_privileges():
     assert classify_stderr("dtrace: pid 4242 has exited").kind == "info"
     e = classify_stderr("dtrace: failed to initialize dtrace: DTrace requires additional privileges")
     assert e.kind == "privileges"
+    # Oracle's DTrace for Linux as a non-root user (seen on this project's VM)
+    assert classify_stderr("dtrace: run as root for tracing and listing probes").kind == "privileges"
     assert classify_stderr("dtrace: processing aborted: Abort due to systemic unresponsiveness").kind == "other"
