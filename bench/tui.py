@@ -26,7 +26,7 @@ from dtscope.tui.app import TopApp, tune_garbage_collector
 from dtscope.tui.source import SnapshotSource, SourceInfo
 from dtscope.tui.state import TopState
 
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 INFO = {"lat": AggInfo("lat", "quantize", ["execname", "probefunc"], "ns")}
 
 

@@ -11,12 +11,17 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from dtscope.collectors.base import TracerError
 from dtscope.collectors.model import AggInfo, AggRow, Bucket, Snapshot, read_jsonl
 from dtscope.tui.app import TopApp
 from dtscope.tui.distribution import fit_height, render_quantize
-from dtscope.tui.estimate import estimate_max, estimate_quantile, format_value, summarize, summarize_cells
+from dtscope.tui.estimate import (
+    estimate_max,
+    estimate_quantile,
+    format_value,
+    summarize,
+    summarize_cells,
+)
 from dtscope.tui.heatmap import heat_lines
 from dtscope.tui.source import ReplaySource, SnapshotSource, SourceInfo
 from dtscope.tui.sparkline import sparkline
@@ -26,7 +31,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "tui"
 SYSCALLS = FIXTURES / "syscalls.jsonl"
 ZONES = FIXTURES / "zones.jsonl"
 FAILED = FIXTURES / "failed.jsonl"
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def snapshots(path: Path) -> list[Snapshot]:
@@ -176,7 +181,7 @@ def test_regroup_by_one_key_column_merges_buckets():
     assert [(b.lo, b.count) for b in nginx.buckets] == [(1024, 100), (2048, 40), (4096, 10)]
     # Rank 75 of 150 is the last read (all 100 in [1024, 2048)): p50 near its top.
     assert nginx.p50 == pytest.approx(1024 + 75 / 100 * 1023)
-    assert [c.title for c in state.columns("lat", (0,))][0] == "execname"
+    assert state.columns("lat", (0,))[0].title == "execname"
     assert len(nginx.members) == 2
 
 
@@ -311,7 +316,7 @@ def test_keys_sort_filter_group_and_clear():
             assert app.sort_title == "execname"
             assert [k[0] for k in table_keys(app)] == ["backup", "nginx", "nginx", "postgres", "sshd"]
             await pilot.press("S")
-            assert [k[0] for k in table_keys(app)][0] == "sshd"
+            assert table_keys(app)[0][0] == "sshd"
 
             await pilot.press("slash")
             await pilot.press(*"nginx", "enter")
@@ -425,7 +430,7 @@ def test_pause_holds_the_screen_and_resume_catches_up():
             await pilot.press("p")
             await wait_until(pilot, lambda: app.stream_done)
             assert app.state.snapshots == 6
-            assert dict((r.keys, r.count) for r in table_rows(app))[("nginx", "read")] == 600
+            assert {r.keys: r.count for r in table_rows(app)}[("nginx", "read")] == 600
 
     run(scenario())
 
@@ -480,7 +485,12 @@ class ScriptedSource(SnapshotSource):
 
 def test_a_tracer_that_dies_is_shown_and_the_data_stays():
     snaps = snapshots(SYSCALLS)[:2]
-    source = ScriptedSource(snaps, TracerError("bpftrace was killed by signal 9 before the run ended", snaps))
+    # As the bpftrace backend does: the failed final snapshot travels in the error.
+    last_words = Snapshot(T0 + dt.timedelta(seconds=3), [], seq=3, interval=1.0, final=True,
+                          tracer_state="failed", drops={"aggregation": 3}, errors=["map full"])
+    source = ScriptedSource(
+        snaps, TracerError("bpftrace was killed by signal 9 before the run ended", [*snaps, last_words])
+    )
 
     async def scenario():
         app = TopApp(source, record=False)
@@ -488,6 +498,8 @@ def test_a_tracer_that_dies_is_shown_and_the_data_stays():
             await wait_until(pilot, lambda: app.stream_done)
             text = screen_text(app)
             assert "tracer FAILED: bpftrace was killed by signal 9" in text
+            assert app.state.drops == {"aggregation": 3} and app.state.errors == 1
+            assert "drops 3 err 1" in text
             assert len(table_keys(app)) == 4
             assert table_keys(app)[0] == ("postgres", "fsync")
 
@@ -538,7 +550,7 @@ def test_ten_thousand_keys_refresh_within_the_interval():
     (["top", "--backend", "replay"], "needs a saved run"),
 ])
 def test_bad_command_lines_give_a_clear_message(dtscope_cli, argv, message):
-    code, out, err = dtscope_cli(*argv)
+    code, _, err = dtscope_cli(*argv)
     assert code == 2, err
     assert message in err and "Traceback" not in err
 

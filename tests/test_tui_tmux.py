@@ -172,6 +172,6 @@ def test_top_finds_the_workloads_row_on_a_real_tracer(tmp_path):
     finally:
         if workload is not None and workload.poll() is None:
             workload.kill()
-        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True, check=False)
         Path(f"/tmp/{SOCKET}.conf").unlink(missing_ok=True)
         Path(f"/tmp/dtscope-top-{os.getpid()}.jsonl").unlink(missing_ok=True)

@@ -7,6 +7,8 @@ every cell it is given, which takes seconds at that size).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.segment import Segment
 from textual.binding import Binding
 from textual.events import Click
@@ -55,7 +57,7 @@ class AggTable(ScrollView, can_focus=True):
     }
     """
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "aggtable--header",
         "aggtable--sorted",
         "aggtable--cursor",
@@ -63,7 +65,7 @@ class AggTable(ScrollView, can_focus=True):
         "aggtable--idle",
     }
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[Binding]] = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
         Binding("down,j", "cursor(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),

@@ -7,7 +7,7 @@ that touches the state or the widgets runs on the app's thread.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -34,7 +34,7 @@ class TopApp(App[int]):
     TITLE = "dtscope top"
     ENABLE_COMMAND_PALETTE = False
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[Binding]] = [
         Binding("q", "quit", "Quit"),
         Binding("p", "pause", "Pause"),
         Binding("s", "sort", "Sort"),
@@ -96,17 +96,26 @@ class TopApp(App[int]):
     def _pump(self) -> None:
         """Runs in a thread: iterate the source and post what happens."""
         error = None
+        last = None
         try:
             for snap in self.source.snapshots():
-                if self.recorder is not None:
-                    self.recorder.record(snap)
-                self._posted += 1
-                self.post_message(SnapshotArrived(snap))
+                self._deliver(snap)
+                last = snap
         except UserError as err:
             error = str(err)
+            # A dying tracer's final snapshot (its drops and errors) is kept in the error.
+            kept = getattr(err, "snapshots", None) or []
+            if kept and kept[-1] is not last and kept[-1].final:
+                self._deliver(kept[-1])
         except Exception as err:  # noqa: BLE001 - shown on screen, the last data stays
             error = f"internal error: {type(err).__name__}: {err}"
         self.post_message(StreamEnded(error))
+
+    def _deliver(self, snap) -> None:
+        if self.recorder is not None:
+            self.recorder.record(snap)
+        self._posted += 1
+        self.post_message(SnapshotArrived(snap))
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         self._applied += 1
@@ -307,7 +316,7 @@ class TopApp(App[int]):
         if self.recorder is None:
             self.notify("recording is off", severity="warning")
             return
-        default = _dt.datetime.now(_dt.timezone.utc).strftime("dtscope-top-%Y%m%d-%H%M%S.jsonl")
+        default = _dt.datetime.now(_dt.UTC).strftime("dtscope-top-%Y%m%d-%H%M%S.jsonl")
 
         def apply(path: str | None) -> None:
             if not path:

@@ -12,12 +12,11 @@ narrow). The value column is the bucket's low end in the aggregation's raw unit.
 
 from __future__ import annotations
 
-from typing import Sequence
-
-from rich.text import Text
-from textual.widgets import Static
+from collections.abc import Sequence
 
 from dtscope.collectors.model import Bucket
+from rich.text import Text
+from textual.widgets import Static
 
 from .estimate import format_count, format_rate, format_value, sorted_buckets
 

@@ -19,7 +19,7 @@ cannot be interpolated: the known end is returned.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from dtscope.collectors.model import Bucket
 

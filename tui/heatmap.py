@@ -10,7 +10,7 @@ neighbouring buckets share a line.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from rich.text import Text

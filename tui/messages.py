@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.message import Message
-
 from dtscope.collectors.model import Snapshot
+from textual.message import Message
 
 
 @dataclass

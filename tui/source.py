@@ -8,10 +8,12 @@ own thread; a live tracer keeps running while paused (the app holds its snapshot
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from dtscope.collectors.model import Snapshot, read_jsonl
+
 from dtscope.errors import UserError
 
 

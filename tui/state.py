@@ -26,12 +26,19 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
-
-from dtscope.collectors.model import HISTOGRAM_FUNCTIONS, AggInfo, AggRow, Bucket, Snapshot, key_column_names
+from dtscope.collectors.model import (
+    HISTOGRAM_FUNCTIONS,
+    AggInfo,
+    AggRow,
+    Bucket,
+    Snapshot,
+    key_column_names,
+)
 
 from .estimate import summarize_cells
 
@@ -72,10 +79,10 @@ class Column:
 
 @dataclass
 class HistorySlice:
-    key_ids: np.ndarray  # int64, keys present in this snapshot
-    rates: np.ndarray  # float64, their rate (or value for avg/min/max/stddev)
-    cell_keys: np.ndarray  # int64, one entry per non-empty bucket of a present key
-    cell_buckets: np.ndarray  # int64, bucket id (see AggState.bucket_bounds)
+    key_ids: np.ndarray  # int32, keys present in this snapshot
+    rates: np.ndarray  # float32, their rate (or value for avg/min/max/stddev)
+    cell_keys: np.ndarray  # int32, one entry per non-empty bucket of a present key
+    cell_buckets: np.ndarray  # int16, bucket id (see AggState.bucket_bounds)
     cell_counts: np.ndarray  # int64
 
 
@@ -96,7 +103,7 @@ class Cells:
     counts: np.ndarray
 
     @classmethod
-    def empty(cls) -> "Cells":
+    def empty(cls) -> Cells:
         return cls(_EMPTY_INT, _EMPTY_INT, _EMPTY_INT)
 
 
@@ -140,8 +147,7 @@ class AggState:
             self._last_id += 1
             found = self._ids[keys] = self._last_id
             self.keys[found] = keys
-            if len(keys) > self.width:
-                self.width = len(keys)
+            self.width = max(self.width, len(keys))
         return found
 
     def bucket_ids(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -263,7 +269,7 @@ class TopState:
         zone: str | None = None,
         sort: str | None = None,
         descending: bool = True,
-    ) -> "TableView":
+    ) -> TableView:
         """The table of aggregation ``name``: zone filter, regroup, text filter, sort."""
         agg = self.aggregations.get(name)
         if agg is None:
@@ -354,7 +360,7 @@ class TableView:
         self.order: np.ndarray = order  # display position -> row position
 
     @classmethod
-    def empty(cls) -> "TableView":
+    def empty(cls) -> TableView:
         return cls(None, [], [], {f: np.zeros(0) for f in FIGURES}, _EMPTY_INT, Cells.empty(), _EMPTY_INT)
 
     def __len__(self) -> int:
@@ -477,7 +483,14 @@ def _ingest_rows(
     agg.cells = Cells(kept_positions[present_at[rows_of_cells]] if len(rows_of_cells) else _EMPTY_INT, bucket_ids, counts)
 
     rates = value / interval if (has_rate and interval) else (value if not has_rate else np.full(len(value), np.nan))
-    return HistorySlice(present, rates, present[rows_of_cells] if len(rows_of_cells) else _EMPTY_INT, bucket_ids, counts)
+    # Compact types: the window holds these for every key of the last ``history`` snapshots.
+    return HistorySlice(
+        present.astype(np.int32),
+        rates.astype(np.float32),
+        (present[rows_of_cells] if len(rows_of_cells) else _EMPTY_INT).astype(np.int32),
+        bucket_ids.astype(np.int16 if len(agg.bucket_bounds) < 2**15 else np.int32),
+        counts.astype(np.int64),
+    )
 
 
 def _difference(row: AggRow, previous: AggRow | None) -> AggRow:

@@ -122,7 +122,7 @@ def _load(spec: str | None, defines: list[str]):
     try:
         if spec is not None:
             script = load_script(spec, defines)
-            return script, script.display_name
+            return script, script.name if script.kind == "probe" else script.display_name
         try:
             script = load_script(DEFAULT_PROBE, defines)
             return script, f"{DEFAULT_PROBE} (default)"
