@@ -146,7 +146,21 @@ class TopApp(App[int]):
         except NoMatches:
             pass  # a message that arrived while the app was closing its widgets
 
+    def _ask(self, screen, answer) -> None:
+        """Show a modal screen; the table is redrawn once it closes (see _refresh_view)."""
+
+        def then(result) -> None:
+            answer(result)
+            self.refresh_view()
+
+        self.push_screen(screen, then)
+
     def _refresh_view(self) -> None:
+        if len(self.screen_stack) > 1:
+            # Under a modal screen the table would be only partly repainted; snapshots
+            # are still ingested and the table catches up when the modal closes.
+            self._show_status_only()
+            return
         state = self.state
         table = self.query_one(AggTable)
         self._sync_tabs()
@@ -172,6 +186,10 @@ class TopApp(App[int]):
         )
         self.query_one(DetailPane).show(state, name, table.selected)
         self._show_status(len(view), len(agg.ids))
+
+    def _show_status_only(self) -> None:
+        agg = self.state.aggregations.get(self.aggregation) if self.aggregation else None
+        self._show_status(self.view.shown, len(agg.ids) if agg else 0)
 
     def _show_status(self, shown: int, total: int) -> None:
         self.view.shown, self.view.total = shown, total
@@ -259,7 +277,7 @@ class TopApp(App[int]):
                 self.query_one(AggTable).reset_cursor()
                 self.refresh_view()
 
-        self.push_screen(PromptScreen("filter rows (text in any key; empty clears):", self.view.text_filter), apply)
+        self._ask(PromptScreen("filter rows (text in any key; empty clears):", self.view.text_filter), apply)
 
     def action_group(self) -> None:
         if self.aggregation is None:
@@ -274,7 +292,7 @@ class TopApp(App[int]):
                 self.query_one(AggTable).reset_cursor()
                 self.refresh_view()
 
-        self.push_screen(ChoiceScreen("group rows by:", choices), apply)
+        self._ask(ChoiceScreen("group rows by:", choices), apply)
 
     def action_zone(self) -> None:
         if self.aggregation is None:
@@ -291,7 +309,7 @@ class TopApp(App[int]):
                 self.query_one(AggTable).reset_cursor()
                 self.refresh_view()
 
-        self.push_screen(ChoiceScreen("show one zone:", choices), apply)
+        self._ask(ChoiceScreen("show one zone:", choices), apply)
 
     def action_interval(self, direction: int) -> None:
         if self.source.can_change_interval:
@@ -328,10 +346,10 @@ class TopApp(App[int]):
                 return
             self.notify(f"wrote {count} snapshots to {path}")
 
-        self.push_screen(PromptScreen("write the run so far to (JSONL):", default), apply)
+        self._ask(PromptScreen("write the run so far to (JSONL):", default), apply)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self._ask(HelpScreen(), lambda _: None)
 
     def action_clear(self) -> None:
         self.view.text_filter = ""
