@@ -565,3 +565,16 @@ def test_not_a_run_file_is_refused(dtscope_cli, tmp_path):
 def test_without_a_terminal_top_says_so(dtscope_cli):
     code, _, err = dtscope_cli("top", "--replay", str(SYSCALLS))
     assert code == 2 and "needs a terminal" in err
+
+
+def test_without_root_top_says_so_before_the_screen_opens(monkeypatch, capsys):
+    import shutil
+
+    from dtscope import cli
+
+    if shutil.which("bpftrace") is None:
+        pytest.skip("the check comes after finding bpftrace")
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    code = cli.main(["top", "--backend", "bpftrace"])
+    err = capsys.readouterr().err
+    assert code == 1 and "root" in err and "Traceback" not in err

@@ -111,6 +111,15 @@ def _live_source(args: argparse.Namespace, interval: float):
     script, description = _load(args.script, args.defines)
     backend = choose_backend(script, args.backend)
     options = RunOptions(interval=interval, on_output=lambda line: None)
+    if backend == "bpftrace":
+        # The backend finds these when the first snapshot is read, which is on screen;
+        # say it here instead, before the screen opens.
+        from dtscope.collectors.base import TracerPermissionError
+        from dtscope.collectors.bpftrace import ROOT_ADVICE, BpftraceBackend
+
+        BpftraceBackend.find_binary(options.tracer_path)
+        if os.geteuid() != 0:
+            raise TracerPermissionError(ROOT_ADVICE)
     stream = start_stream(script, backend, options)  # rejects a bad script before the screen opens
     return LiveSource(script, backend, options, description, first_stream=stream)
 
