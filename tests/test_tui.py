@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -578,3 +579,30 @@ def test_without_root_top_says_so_before_the_screen_opens(monkeypatch, capsys):
     code = cli.main(["top", "--backend", "bpftrace"])
     err = capsys.readouterr().err
     assert code == 1 and "root" in err and "Traceback" not in err
+
+
+def test_stopping_a_live_source_interrupts_only_our_tracer(tmp_path):
+    import shutil
+    import signal
+    import subprocess
+
+    from dtscope.tui.source import interrupt_own_tracers
+
+    fake_tracer = tmp_path / "bpftrace"  # a sleep that the kernel calls bpftrace
+    shutil.copy("/bin/sleep", fake_tracer)
+    other = subprocess.Popen(["/bin/sleep", "30"])
+    tracer = subprocess.Popen([str(fake_tracer), "30"])
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # until the exec has renamed the child
+            if Path(f"/proc/{tracer.pid}/comm").read_text().strip() == "bpftrace":
+                break
+            time.sleep(0.01)
+        assert interrupt_own_tracers() == [tracer.pid]
+        assert tracer.wait(timeout=5) == -signal.SIGINT
+        assert other.poll() is None
+    finally:
+        other.kill()
+        tracer.kill()
+        other.wait()
+        tracer.wait()

@@ -127,7 +127,7 @@ class TopApp(App[int]):
             self.refresh_view()
 
     def on_stream_ended(self, message: StreamEnded) -> None:
-        if self._restarting and message.error is None:
+        if self._restarting:  # the tracer was stopped (interrupted) to change the interval
             self._restarting = False
             self.source.reset()
             self._start_stream()

@@ -7,6 +7,7 @@ own thread; a live tracer keeps running while paused (the app holds its snapshot
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -131,6 +132,12 @@ class LiveSource(SnapshotSource):
         self.info.interval = seconds
         self.options.interval = seconds
 
+    def stop(self) -> None:
+        super().stop()
+        # The stream only notices a stop when its next snapshot arrives (up to a whole
+        # interval); interrupting our own tracer ends it now, as Ctrl-C would.
+        interrupt_own_tracers()
+
     def snapshots(self) -> Iterator[Snapshot]:
         stream, self._first_stream = self._first_stream, None
         if stream is None:
@@ -155,3 +162,30 @@ def start_stream(script: Any, backend: str, options: Any) -> Iterator[Snapshot]:
         return session.run_stream(script, backend=backend, options=options)
     except DiagnosticError as err:
         raise UserError(err.format()) from None
+
+
+TRACER_NAMES = ("bpftrace", "dtrace")
+
+
+def interrupt_own_tracers() -> list[int]:
+    """SIGINT the tracer processes this process started (Linux /proc); their pids."""
+    import glob
+    import signal
+
+    interrupted = []
+    for children in glob.glob(f"/proc/{os.getpid()}/task/*/children"):
+        try:
+            with open(children) as fh:
+                pids = [int(p) for p in fh.read().split()]
+        except (OSError, ValueError):
+            continue
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/comm") as fh:
+                    name = fh.read().strip()
+                if name in TRACER_NAMES:
+                    os.kill(pid, signal.SIGINT)
+                    interrupted.append(pid)
+            except (OSError, ProcessLookupError):
+                continue
+    return interrupted
