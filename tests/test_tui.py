@@ -155,6 +155,19 @@ def test_sparkline_and_heat_map_shapes():
     assert text == [" 2.05us   ▒", " 1.02us  ██"]
 
 
+def test_the_whole_window_fits_the_width():
+    import numpy as np
+
+    from dtscope.tui.heatmap import bin_time
+
+    # 20 values in 10 cells: pairs are averaged, the newest pair on the right.
+    assert sparkline([1] * 10 + [5] * 10, 10) == "▂▂▂▂▂█████"
+    # 5 snapshots in 2 columns: 3 per column, padded with nothing at the old end.
+    matrix = np.array([[1], [2], [3], [4], [5]])
+    assert bin_time(matrix, 2).tolist() == [[3], [12]]
+    assert bin_time(matrix, 5).tolist() == matrix.tolist()
+
+
 # --------------------------------------------------------------------------- state
 
 

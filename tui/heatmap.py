@@ -23,6 +23,23 @@ SHADE_STYLES = ("", "yellow", "dark_orange", "red", "bold red")
 LABEL_WIDTH = 7
 
 
+def snapshots_per_column(snapshots: int, columns: int) -> int:
+    """How many snapshots share a column so the whole window fits the width."""
+    return max(1, math.ceil(snapshots / max(1, columns)))
+
+
+def bin_time(matrix: np.ndarray, columns: int) -> np.ndarray:
+    """Sum consecutive snapshots (rows of ``matrix``) so at most ``columns`` remain.
+
+    Bins are aligned on the newest snapshot, so the right edge is always "now"."""
+    per = snapshots_per_column(len(matrix), columns)
+    if per == 1:
+        return matrix
+    pad = (-len(matrix)) % per
+    padded = np.concatenate([np.zeros((pad, matrix.shape[1]), dtype=matrix.dtype), matrix]) if pad else matrix
+    return padded.reshape(-1, per, matrix.shape[1]).sum(axis=1)
+
+
 def heat_lines(
     bounds: Sequence[tuple[int | None, int | None]],
     matrix: np.ndarray,
@@ -34,7 +51,7 @@ def heat_lines(
     if not len(bounds) or matrix.size == 0 or height <= 0:
         return []
     columns = max(1, width - LABEL_WIDTH - 1)
-    recent = matrix[-columns:]
+    recent = bin_time(matrix, columns)
     per_line = math.ceil(len(bounds) / height)
     groups = [list(range(start, min(start + per_line, len(bounds)))) for start in range(0, len(bounds), per_line)]
     merged = np.stack([recent[:, group].sum(axis=1) for group in groups], axis=1)  # time x line
@@ -70,10 +87,14 @@ class HeatMap(Static):
 
     def show(self, bounds, matrix: np.ndarray, unit: str | None, history_seconds: float | None) -> None:
         self._last = (bounds, matrix, unit, history_seconds)
+        width = self.size.width or 40
+        per = snapshots_per_column(len(matrix), width - LABEL_WIDTH - 1)
         span = f" last {history_seconds:.0f}s" if history_seconds else ""
+        if per > 1 and history_seconds:
+            span += f", {history_seconds / len(matrix) * per:.0f}s a column"
         text = Text(no_wrap=True, overflow="crop")
         text.append(f"heat map{span} (time →)\n", style="bold")
-        lines = heat_lines(bounds, matrix, self.size.width or 40, max(1, (self.size.height or 6) - 1), unit)
+        lines = heat_lines(bounds, matrix, width, max(1, (self.size.height or 6) - 1), unit)
         if not lines:
             text.append("no histogram data", style="dim")
         for index, pieces in enumerate(lines):

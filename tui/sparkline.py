@@ -13,8 +13,17 @@ BLOCKS = "▁▂▃▄▅▆▇█"
 
 
 def sparkline(values: Sequence[float], width: int) -> str:
-    """The last ``width`` values as block characters, scaled to their maximum."""
-    tail = list(values)[-width:] if width > 0 else []
+    """``values`` as block characters, scaled to their maximum; when there are more
+    values than ``width``, neighbours are averaged (aligned on the newest) so the whole
+    window fits."""
+    values = list(values)
+    if width <= 0:
+        return ""
+    per = max(1, -(-len(values) // width))
+    if per > 1:
+        values = [0.0] * ((-len(values)) % per) + values
+        values = [sum(values[i : i + per]) / per for i in range(0, len(values), per)]
+    tail = values[-width:]
     top = max(tail, default=0.0)
     if top <= 0:
         return BLOCKS[0] * len(tail)
