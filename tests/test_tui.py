@@ -157,7 +157,6 @@ def test_sparkline_and_heat_map_shapes():
 
 def test_the_whole_window_fits_the_width():
     import numpy as np
-
     from dtscope.tui.heatmap import bin_time
 
     # 20 values in 10 cells: pairs are averaged, the newest pair on the right.
