@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from dtscope.tui.app import TopApp
 from dtscope.tui.source import ReplaySource
 
