@@ -436,6 +436,7 @@ def test_pause_holds_the_screen_and_resume_catches_up():
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until(pilot, lambda: app.state.snapshots >= 1)
             await pilot.press("p")
+            await pilot.pause(0.2)  # a snapshot already on its way is still taken in
             seen = app.state.snapshots
             assert "PAUSED" in screen_text(app)
             await pilot.pause(0.6)  # several snapshot times at x8
@@ -618,3 +619,63 @@ def test_stopping_a_live_source_interrupts_only_our_tracer(tmp_path):
         tracer.kill()
         other.wait()
         tracer.wait()
+
+
+class GatedSource(ScriptedSource):
+    """Yields one snapshot each time the test opens the gate."""
+
+    def __init__(self, snaps):
+        super().__init__(snaps)
+        self.gate = threading.Semaphore(0)
+
+    def snapshots(self):
+        for snap in self.snaps:
+            while not self.gate.acquire(timeout=0.05):
+                if self.stopped:
+                    return
+            yield snap
+        while not self.stopped:
+            self.release.wait(0.05)
+
+
+def test_a_paused_live_view_holds_the_screen_but_keeps_counting():
+    source = GatedSource(snapshots(SYSCALLS))
+
+    async def scenario():
+        app = TopApp(source, record=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            source.gate.release()
+            await wait_until(pilot, lambda: app.state.snapshots == 1)
+            await pilot.press("p")
+            source.gate.release()
+            source.gate.release()
+            await wait_until(pilot, lambda: app.state.snapshots == 3)
+            # The screen still shows the first interval; the state has all three.
+            assert {r.keys: r.count for r in table_rows(app)}[("nginx", "read")] == 100
+            assert "PAUSED" in screen_text(app)
+            await pilot.press("p")
+            await pilot.pause()
+            assert {r.keys: r.count for r in table_rows(app)}[("nginx", "read")] == 300
+            source.stop()
+
+    run(scenario())
+
+
+def test_the_spool_is_a_bounded_ring(tmp_path):
+    from dtscope.tui.recorder import RunRecorder
+
+    snaps = snapshots(SYSCALLS)
+    recorder = RunRecorder(limit_bytes=4000, segments=2)  # a segment holds ~2 snapshots
+    try:
+        for snap in snaps * 3:
+            recorder.record(snap)
+        saved = tmp_path / "run.jsonl"
+        count = recorder.save(str(saved))
+        assert recorder.snapshots == 18 and count == recorder.kept and 0 < count < 18
+        assert count + recorder.dropped == 18
+        written = snapshots(saved)
+        assert len(written) == count
+        assert [s.seq for s in written] == [s.seq for s in (snaps * 3)[-count:]]
+    finally:
+        recorder.close()
+    assert not Path(recorder.directory).exists()

@@ -7,7 +7,7 @@ that touches the state or the widgets runs on the app's thread.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -61,7 +61,6 @@ class TopApp(App[int]):
         self.group_by: tuple[int, ...] | None = None
         self.sort_title: str | None = None
         self.sort_descending = True
-        self._held: list[Any] = []  # snapshots that arrived while paused
         self._posted = 0  # written by the worker only
         self._applied = 0
         self._restarting = False
@@ -119,11 +118,14 @@ class TopApp(App[int]):
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         self._applied += 1
-        if self.view.paused:
-            self._held.append(message.snapshot)
-            return
+        # Paused, the screen holds still but the state keeps up (and stays bounded).
         self.state.ingest(message.snapshot)
-        if self._applied >= self._posted:  # bursts collapse: redraw once the queue is drained
+        if self.view.paused:
+            try:
+                self._show_status_only()
+            except NoMatches:
+                pass
+        elif self._applied >= self._posted:  # bursts collapse: redraw once the queue is drained
             self.refresh_view()
 
     def on_stream_ended(self, message: StreamEnded) -> None:
@@ -250,10 +252,6 @@ class TopApp(App[int]):
         self.view.paused = not self.view.paused
         if self.source.pauses_itself:
             self.source.pause(self.view.paused)
-        if not self.view.paused:
-            held, self._held = self._held, []
-            for snap in held:
-                self.state.ingest(snap)
         self.refresh_view()
 
     def action_sort(self) -> None:
@@ -344,7 +342,9 @@ class TopApp(App[int]):
             except OSError as err:
                 self.notify(f"cannot write {path}: {err.strerror or err}", severity="error")
                 return
-            self.notify(f"wrote {count} snapshots to {path}")
+            dropped = self.recorder.dropped
+            note = f" (the {dropped} oldest were dropped to bound the spool)" if dropped else ""
+            self.notify(f"wrote {count} snapshots to {path}{note}")
 
         self._ask(PromptScreen("write the run so far to (JSONL):", default), apply)
 
