@@ -679,3 +679,20 @@ def test_the_spool_is_a_bounded_ring(tmp_path):
     finally:
         recorder.close()
     assert not Path(recorder.directory).exists()
+
+
+def test_clicking_a_header_sorts_by_it_and_clicking_a_row_selects_it():
+    async def scenario():
+        app = TopApp(ReplaySource(str(SYSCALLS), speed=0), record=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: app.stream_done)
+            header = app.query_one("AggTable").render_line(0).text
+            await pilot.click("AggTable", offset=(header.index("rate/s") + 2, 0))
+            assert app.sort_title == "rate/s"
+            assert [k[0] for k in table_keys(app)] == ["nginx", "nginx", "backup", "postgres", "sshd"]
+            await pilot.click("AggTable", offset=(header.index("rate/s") + 2, 0))
+            assert not app.sort_descending
+            await pilot.click("AggTable", offset=(2, 3))  # the third row
+            assert app.query_one("AggTable").selected.keys == table_keys(app)[2]
+
+    run(scenario())
