@@ -20,10 +20,11 @@ What the assembler expects from the program (the contract with ``dscript/bpftrac
   key is always exact. Two or more string keys are exact unless commas inside them make
   several splits possible; then the commas go to the later keys and the snapshot's
   ``errors`` says how many keys of which aggregation were ambiguous.
-* Roles: ``main`` holds the aggregation. ``negative`` is a quantize companion keyed like
-  ``main`` that holds ``hist(-v)`` for negative ``v``: its bucket [m, M] becomes the
-  DTrace bucket [-M, -m+1). ``sumsq`` (for ``stddev``) is a companion ``sum(v*v)`` next to
-  a ``stats()`` main map.
+* Roles: ``main`` holds the aggregation. A quantize has companions keyed like ``main``:
+  ``negative`` (``hist(-v)``), ``high`` and ``negative_high`` (values of 2**31 and more,
+  shifted); :func:`dtscope.dscript.bpftrace.quantize_bucket` maps their buckets to DTrace's,
+  and all of them make one row's buckets. A ``stddev`` is ``stats(v)`` plus ``sumsq``
+  companions, the 32-bit limbs (``params=(k,)``) of the exact sum of squares.
 * ``llquantize`` is an ``lhist(index, 0, N, 1)`` of the bucket index, where index 0 is
   the underflow (< factor^lo), 1..N-2 are the buckets of :func:`llquantize_bounds` and
   N-1 the overflow (>= factor^(hi+1)).
@@ -254,16 +255,37 @@ def hist_buckets(entries: list[dict[str, Any]], function: str, params: Sequence[
     return [_bucket_from_entry(entry) for entry in entries]
 
 
-def negative_buckets(entries: list[dict[str, Any]]) -> list[Bucket]:
-    """Buckets of the negated-values companion map -> DTrace's negative quantize buckets."""
+QUANTIZE_COMPANIONS = ("negative", "high", "negative_high")
+
+
+def companion_buckets(role: str, entries: list[dict[str, Any]]) -> list[Bucket]:
+    """Buckets of a quantize companion map (negated and/or shifted values) in DTrace's terms.
+
+    The lowering's :func:`~dtscope.dscript.bpftrace.quantize_bucket` says what a printed
+    bucket ``[m, M]`` of each role stands for.
+    """
+    from dtscope.dscript.bpftrace import quantize_bucket
+
     out = []
     for entry in entries:
-        lo, hi = entry.get("min"), entry.get("max")
-        if lo is None or hi is None or hi < 1:
-            continue  # the companion only holds positive (negated) values
-        out.append(Bucket(-hi, -max(lo, 1) + 1, int(entry.get("count", 0))))
-    out.sort(key=lambda b: b.lo if b.lo is not None else -math.inf)
+        low, high = entry.get("min"), entry.get("max")
+        if low is None or high is None:
+            continue  # open-ended buckets stay empty: companions hold non-negative values
+        lo, hi = quantize_bucket(role, int(low), int(high))
+        out.append(Bucket(lo, hi, int(entry.get("count", 0))))
     return out
+
+
+def negative_buckets(entries: list[dict[str, Any]]) -> list[Bucket]:
+    """Buckets of the negated-values companion map -> DTrace's negative quantize buckets."""
+    return sorted(
+        (b for b in companion_buckets("negative", entries) if b.hi is not None and b.hi <= 0),
+        key=lambda b: b.lo,
+    )
+
+
+def _bucket_order(bucket: Bucket) -> float:
+    return -math.inf if bucket.lo is None else bucket.lo
 
 
 # --------------------------------------------------------------------------- assembling
@@ -415,7 +437,7 @@ class SnapshotAssembler:
         companions: list[tuple[Any, Any]] = []
         ambiguous: dict[str, int] = {}
         errors: list[str] = []
-        stats: dict[tuple[str, tuple], tuple[int, int]] = {}
+        stats: dict[tuple[str, tuple], dict] = {}  # stddev: count, total, limbs of the squares
         with_companions = {
             info.aggregation for info in self.maps.values() if getattr(info, "role", "main") != "main"
         }
@@ -451,6 +473,8 @@ class SnapshotAssembler:
         for info, data in companions:
             for keys, value in self._entries(info, data, ambiguous, errors):
                 self._merge_companion(rows, stats, info, keys, value)
+        if stats:
+            self._finish_stddev(rows, stats)
         for name, count in ambiguous.items():
             errors.append(
                 f"@{name}: {count} key(s) with commas in more than one string key could be "
@@ -523,8 +547,8 @@ class SnapshotAssembler:
             return AggRow(info.aggregation, function, keys, sum(b.count for b in buckets), buckets)
         if isinstance(value, dict):  # stats(): {count, average, total}
             if function == "stddev":
-                # Needs the sum of squares from the ``sumsq`` companion; 0 until it comes.
-                stats[(info.aggregation, keys)] = (value.get("count", 0), value.get("total", 0))
+                # Needs the sum of squares from the ``sumsq`` companions; 0 until they come.
+                stats[(info.aggregation, keys)] = {"count": value.get("count", 0), "total": value.get("total", 0)}
                 value = 0
             elif function == "sum":
                 value = value.get("total", 0)
@@ -540,16 +564,24 @@ class SnapshotAssembler:
         role = getattr(info, "role", "")
         key = (info.aggregation, keys)
         row = rows.get(key)
-        if role == "negative" and isinstance(value, list):
+        if role in QUANTIZE_COMPANIONS and isinstance(value, list):
             if row is None:
                 row = rows[key] = AggRow(info.aggregation, info.function, keys, 0, [])
-            row.buckets = negative_buckets(value) + (row.buckets or [])
+            row.buckets = sorted((row.buckets or []) + companion_buckets(role, value), key=_bucket_order)
             row.value = sum(b.count for b in row.buckets)
-        elif role == "sumsq" and row is not None and key in stats:
-            count, total = stats[key]
-            if count:
-                mean = total / count
-                row.value = int(math.sqrt(max(0.0, value / count - mean * mean)))
+        elif role == "sumsq" and key in stats:
+            limb = int((getattr(info, "params", None) or (0,))[0])
+            stats[key].setdefault("limbs", {})[limb] = int(value)
+
+    @staticmethod
+    def _finish_stddev(rows: dict, stats: dict) -> None:
+        """stddev rows: DTrace's integer formula over count, total and the exact sum of squares."""
+        from dtscope.dscript.bpftrace import dtrace_stddev, sum_of_squares
+
+        for key, parts in stats.items():
+            row = rows.get(key)
+            if row is not None and "limbs" in parts:
+                row.value = dtrace_stddev(parts["count"], parts["total"], sum_of_squares(parts["limbs"]))
 
 
 # --------------------------------------------------------------------------- running

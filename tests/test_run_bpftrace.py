@@ -8,6 +8,7 @@ its pid), so every assertion is an exact number, not a lower bound.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -471,11 +472,15 @@ def test_d_script_counts_exactly_n_calls_for_the_child_pid(dtscope_cli, tmp_path
     assert calls[0]["key_names"] == ["pid"]
 
 
+BIG_VALUES = [2**31 + 5, 2**40, -(2**33)]
+
+
 @pytest.mark.tracing
 def test_d_quantize_and_lquantize_of_known_values(dtscope_cli, tmp_path):
+    values = QUANTIZE_VALUES + BIG_VALUES
     command = child_command(tmp_path, f"""
         fd = os.dup2(os.open('/dev/null', os.O_RDONLY), 99)
-        for v in {QUANTIZE_VALUES!r}:
+        for v in {values!r}:
             try:
                 os.lseek(fd, v, os.SEEK_SET)
             except OSError:
@@ -487,19 +492,25 @@ def test_d_quantize_and_lquantize_of_known_values(dtscope_cli, tmp_path):
         "    @q = quantize((int64_t)arg1);\n"
         "    @l = lquantize((int64_t)arg1, -10, 10, 5);\n"
         "    @hi = max((int64_t)arg1); @lo = min((int64_t)arg1); @total = sum((int64_t)arg1);\n"
+        "    @sd = stddev((int64_t)arg1);\n"
         "}\n",
         "-c", command,
     )
     by_name = {r["aggregation"]: r for r in rows}
     nonzero = [(b["lo"], b["hi"], b["count"]) for b in by_name["q"]["buckets"] if b["count"]]
-    assert nonzero == [(-127, -63, 1), (-7, -3, 1), (-3, -1, 2), (-1, 0, 1), (0, 1, 2), (1, 2, 1),
-                       (2, 4, 2), (4, 8, 2), (8, 16, 1), (512, 1024, 2), (1024, 2048, 1)]
-    assert by_name["q"]["value"] == len(QUANTIZE_VALUES)
-    # lquantize(-10, 10, 5): -100 below, -4..-1 in [-5, 0), 0..4 in [0, 5), 7 and 8 in [5, 10), the rest above
+    assert nonzero == [(-(2**34) + 1, -(2**33) + 1, 1),
+                       (-127, -63, 1), (-7, -3, 1), (-3, -1, 2), (-1, 0, 1), (0, 1, 2), (1, 2, 1),
+                       (2, 4, 2), (4, 8, 2), (8, 16, 1), (512, 1024, 2), (1024, 2048, 1),
+                       (2**31, 2**32, 1), (2**40, 2**41, 1)]
+    assert by_name["q"]["value"] == len(values)
+    # lquantize(-10, 10, 5): below -10, -4..-1 in [-5, 0), 0..4 in [0, 5), 7 and 8 in [5, 10), the rest above
     lq = [(b["lo"], b["hi"], b["count"]) for b in by_name["l"]["buckets"] if b["count"]]
-    assert lq == [(None, -10, 1), (-5, 0, 4), (0, 5, 6), (5, 10, 2), (10, None, 3)]
-    assert by_name["hi"]["value"] == 1024 and by_name["lo"]["value"] == -100
-    assert by_name["total"]["value"] == sum(QUANTIZE_VALUES)
+    assert lq == [(None, -10, 2), (-5, 0, 4), (0, 5, 6), (5, 10, 2), (10, None, 5)]
+    assert by_name["hi"]["value"] == 2**40 and by_name["lo"]["value"] == -(2**33)
+    assert by_name["total"]["value"] == sum(values)
+    # DTrace's stddev: integer arithmetic on the exact (128-bit) sum of squares
+    count, total, squares = len(values), sum(values), sum(v * v for v in values)
+    assert by_name["sd"]["value"] == math.isqrt(squares // count - (abs(total) // count) ** 2)
 
 
 @pytest.mark.tracing
