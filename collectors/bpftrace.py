@@ -641,6 +641,8 @@ class BpftraceBackend(Backend):
         lowered = lowering.lower(
             program, interval=options.interval, target_pid=options.target_pid, target_path=target_path
         )
+        if "cpid" in getattr(lowered, "features", ()) and not options.target_command:
+            raise UsageError("the script uses $target: name the process with -c CMD or -p PID")
         prepared = prepare_text(lowered.text, dict(lowered.maps))
         marker = getattr(lowered, "snapshot_marker", SNAPSHOT_MARKER)
         if marker != SNAPSHOT_MARKER:

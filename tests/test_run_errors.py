@@ -67,6 +67,14 @@ def test_usage_errors_exit_2(dtscope_cli, script, args, needle):
     assert_clean_failure(code, stderr, 2, needle)
 
 
+@pytest.mark.tracing
+def test_target_without_a_process_is_a_usage_error(dtscope_cli, tmp_path):
+    path = tmp_path / "target.d"
+    path.write_text("syscall::getppid:entry /pid == $target/ { @ = count(); }\n")
+    code, _, stderr = dtscope_cli("run", str(path), "--duration", "1s")
+    assert_clean_failure(code, stderr, 2, "$target", "-c CMD or -p PID")
+
+
 def test_unknown_backend_is_an_argparse_error(dtscope_cli, script):
     code, _, stderr = dtscope_cli("run", str(script), "--backend", "strace")
     assert_clean_failure(code, stderr, 2, "invalid choice")
