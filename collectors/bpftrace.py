@@ -636,8 +636,15 @@ class BpftraceBackend(Backend):
 
         target_path = None
         if options.target_command:
-            words = shlex.split(options.target_command)
-            target_path = shutil.which(words[0]) if words else None
+            try:
+                words = shlex.split(options.target_command)
+            except ValueError as err:
+                raise UsageError(f"-c {options.target_command!r}: {err}") from None
+            if not words:
+                raise UsageError("-c needs a command")
+            target_path = shutil.which(words[0])
+            if target_path is None:
+                raise UsageError(f"-c: {words[0]}: command not found")
         lowered = lowering.lower(
             program, interval=options.interval, target_pid=options.target_pid, target_path=target_path
         )

@@ -59,6 +59,8 @@ def test_bad_durations(text):
         (["-p", "0"], "-p 0: not a process id"),
         (["-p", "4194304"], "-p 4194304: no such process"),  # above Linux's pid_max limit
         (["--speed", "fast"], "--speed 'fast'"),
+        (["-c", "no-such-command-here --flag"], "no-such-command-here: command not found"),
+        (["-c", "echo 'unbalanced"], "No closing quotation"),
         (["--backend", "replay"], "needs a saved run"),
     ],
 )

@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
                         help="define a preprocessor macro (with -C) or a script parameter (.py)")
     target = parser.add_mutually_exclusive_group()
-    target.add_argument("-c", dest="target_command", metavar="CMD", help="run CMD and trace until it exits ($target is its pid)")
+    target.add_argument("-c", dest="target_command", metavar="CMD", help="run CMD (no shell) and trace until it exits ($target is its pid)")
     target.add_argument("-p", dest="pid", type=int, metavar="PID", help="trace process PID ($target)")
     parser.add_argument("--destructive", action="store_true", help="allow destructive actions (system(), raise()...)")
     parser.add_argument("--bpftrace", metavar="PATH", help="bpftrace binary to use")
@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--interval {args.interval} is longer than --duration {args.duration}")
     if args.pid is not None:
         _check_pid(args.pid)
+    if args.target_command is not None:
+        _check_command(args.target_command)
     if args.output:
         from dtscope.collectors.output import check_output_path
 
@@ -196,6 +198,21 @@ def run(args: argparse.Namespace) -> int:
     if writer is not None:
         writer.close()
     return 0
+
+
+def _check_command(command: str) -> None:
+    """-c runs the command directly (no shell): it must split into words and exist."""
+    import shlex
+    import shutil
+
+    try:
+        words = shlex.split(command)
+    except ValueError as err:
+        raise UsageError(f"-c {command!r}: {err}") from None
+    if not words:
+        raise UsageError("-c needs a command")
+    if shutil.which(words[0]) is None:
+        raise UsageError(f"-c: {words[0]}: command not found")
 
 
 def _check_pid(pid: int) -> None:
