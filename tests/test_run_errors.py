@@ -96,6 +96,7 @@ def test_syntax_error_points_at_file_line_col(dtscope_cli, tmp_path):
     assert_clean_failure(code, stderr, 1, f"{path}:3:", "syntax error")
 
 
+@pytest.mark.tracing  # the lowering reads the tracepoint formats, which only root may
 def test_untranslatable_script_is_reported_with_its_position(dtscope_cli, tmp_path):
     path = tmp_path / "args.d"
     path.write_text("syscall::getppid:entry { @[arg0] = count(); }\n")
