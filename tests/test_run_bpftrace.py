@@ -647,3 +647,35 @@ def test_printa_between_markers_is_text_output_not_data():
     snap = assembler.snapshot(final=True)
     assert [(r.keys, r.value) for r in snap.rows] == [(("bash",), 5)]
     assert [line.split() for line in printed if line.strip()] == [["bash", "3"], ["a,b", "12"]]
+
+
+# --------------------------------------------------------------------------- key kinds: syscall numbers, cgroup ids
+
+
+def test_syscall_table_from_the_kernel_header_and_the_builtin_fallback(tmp_path):
+    from dtscope.collectors import syscalls
+
+    header = tmp_path / "unistd_64.h"
+    header.write_text("#define __NR_read 0\n#define __NR_getppid 110\n#define __NR_futex_waitv 449\n")
+    assert syscalls.parse_unistd_header(header.read_text()) == {0: "read", 110: "getppid", 449: "futex_waitv"}
+    assert syscalls.syscall_table((str(header),))[110] == "getppid"
+    builtin = syscalls.syscall_table((str(tmp_path / "missing.h"),))
+    assert builtin[0] == "read" and builtin[110] == "getppid" and builtin[39] == "getpid"
+    assert builtin[424] == "pidfd_send_signal"  # after the gap in the numbering
+    assert syscalls.syscall_name(100_000) == "syscall_100000"
+
+
+def test_cgroup_ids_are_directory_inodes(tmp_path):
+    from dtscope.collectors.cgroups import CgroupResolver
+
+    (tmp_path / "cgroup.controllers").write_text("")
+    (tmp_path / "system.slice" / "cron.service").mkdir(parents=True)
+    resolver = CgroupResolver(str(tmp_path))
+    cron = os.stat(tmp_path / "system.slice" / "cron.service").st_ino
+    assert resolver.path(cron) == "/system.slice/cron.service"
+    assert resolver.path(os.stat(tmp_path).st_ino) == "/"
+    assert resolver.path(987654321) == "cgroup:987654321"  # gone (or never there): kept as its id
+    late = tmp_path / "user.slice"
+    late.mkdir()
+    resolver._scanned_at = float("-inf")  # as if a second had passed: a new cgroup is found
+    assert resolver.path(os.stat(late).st_ino) == "/user.slice"
