@@ -33,6 +33,9 @@ class Span(NamedTuple):
 
 
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAF_TYPES = frozenset(
+    ["str", "str | None", "bool", "int", "list[str]", "Span | None", "list[Any]", "dict[str, str | None]"]
+)
 
 
 def _span_field() -> Any:
@@ -47,7 +50,10 @@ class Node:
         cls = type(self)
         names = _CHILD_FIELDS.get(cls)
         if names is None:
-            names = _CHILD_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name != "span")
+            # Only fields that can hold nodes: not names, operators, spellings or spans.
+            names = _CHILD_FIELDS[cls] = tuple(
+                f.name for f in dataclasses.fields(cls) if str(f.type) not in _LEAF_TYPES and f.name != "span"
+            )
         for name in names:
             value = getattr(self, name)
             if isinstance(value, Node):
@@ -606,7 +612,11 @@ class Visitor:
     """Calls ``visit_<ClassName>(node)`` when defined, else visits the children."""
 
     def visit(self, node: Node) -> Any:
-        method = getattr(self, "visit_" + type(node).__name__, None)
+        cls = type(node)
+        cache = self.__dict__.setdefault("_visit_methods", {})
+        method = cache.get(cls, False)
+        if method is False:
+            method = cache[cls] = getattr(self, "visit_" + cls.__name__, None)
         if method is not None:
             return method(node)
         return self.generic_visit(node)

@@ -41,8 +41,16 @@ The contract with the collector (``collectors/bpftrace.py``), which runs the tex
   (cgroup v2 id: the collector resolves it to its path) or ``syscall`` (a syscall number
   from ``raw_syscalls``: the collector resolves it to the name; see
   :func:`.tracepoints.syscall_names`). ``key_names``: the D text of each key.
-* With ``interval``, an ``interval`` clause prints every aggregation map, clears them, then
-  ``printf("__dtscope_snapshot__\\n")`` so the collector can frame snapshots.
+* With ``interval``, an ``interval`` clause prints every aggregation map, then
+  ``printf("__dtscope_snapshot__\\n")`` so the collector can frame snapshots. Maps with
+  ``MapInfo.cumulative`` (count, sum, avg, stddev and the quantizes, with their companions)
+  are never cleared: each print is the running total and the collector subtracts the
+  previous print per key, so no event is lost between a print and a clear. ``avg`` is then
+  ``stats()`` (count and total; the collector divides). ``min``/``max`` and aggregations
+  the program clears, truncates or normalizes itself are cleared after the print (an event
+  landing while bpftrace reads such a map can miss both intervals).
+* ``printa(@x)`` prints ``__dtscope_printa_begin__``, the maps of ``@x``, then
+  ``__dtscope_printa_end__``: the collector renders them as text, not as snapshot data.
 * ``features``: what the program needs from bpftrace and the kernel (``btf``, ``uprobe``,
   ``usdt``, ``kprobe``, ``cpid`` (run with ``-c CMD``), ``positional`` ($1..)...).
 """
@@ -72,6 +80,12 @@ from .printer import (
 )
 
 SNAPSHOT_MARKER = "__dtscope_snapshot__"
+PRINTA_BEGIN = "__dtscope_printa_begin__"
+PRINTA_END = "__dtscope_printa_end__"
+# Aggregations whose interval value is the difference of two running totals.
+CUMULATIVE_FUNCTIONS = frozenset(("count", "sum", "avg", "stddev", "quantize", "lquantize", "llquantize"))
+# D actions that change an aggregation's data behind the running totals.
+RESETTING_ACTIONS = frozenset(("clear", "trunc", "normalize", "denormalize"))
 NEGATIVE_PREFIX = "dtscope_neg_"
 HIGH_PREFIX = "dtscope_hi_"
 NEGATIVE_HIGH_PREFIX = "dtscope_neghi_"
@@ -99,6 +113,9 @@ class MapInfo:
     key_names: list[str] = field(default_factory=list)
     negated: bool = False  # values are -v (max lowered to min of -v)
     value_offset: int = 0  # lquantize with lo < 0: add to every bucket edge
+    # Never cleared by the interval clause: each print is the total since the start, and
+    # the collector subtracts the previous print key by key (exact interval snapshots).
+    cumulative: bool = False
 
 
 @dataclass
@@ -458,6 +475,9 @@ class BpftraceGenerator(Generator):
         self.inlines: dict[str, A.Expr] = {}
         self.ctx: _Context | None = None
         self.temp_counter = 0
+        # Aggregations the program clears, truncates or normalizes itself: their prints
+        # are not running totals, so intervals clear them as before (see interval_clause).
+        self.reset_by_program: set[str] = set()
 
     # ------------------------------------------------------------------ errors
 
@@ -548,6 +568,13 @@ class BpftraceGenerator(Generator):
                         )
             elif isinstance(node, A.AggStmt) and node.name not in self.aggs:
                 self.aggs[node.name] = _AggDecl(node.name, node.func, node=node)
+            elif (
+                isinstance(node, A.Call)
+                and node.func in RESETTING_ACTIONS
+                and node.args
+                and isinstance(node.args[0], A.AggRef)
+            ):
+                self.reset_by_program.add(node.args[0].name)
         for name in self.aggs:
             if name.startswith(("__", SUMSQ_PREFIX)) or any(
                 p and name.startswith(p) for p in COMPANION_PREFIXES.values()
@@ -1158,6 +1185,7 @@ class BpftraceGenerator(Generator):
     ) -> str:
         bt = self.bt_map_name(node.name, role, extra["params"][0] if role == "sumsq" else 0)
         info = self.maps.get(bt)
+        extra.setdefault("cumulative", self.is_cumulative(node.name, node.func))
         fresh = MapInfo(
             bt, node.name, node.func, role, key_kinds=list(kinds), key_names=list(names), **extra
         )
@@ -1178,6 +1206,10 @@ class BpftraceGenerator(Generator):
                 "D_BPFTRACE",
             )
         return bt
+
+    def is_cumulative(self, name: str, function: str) -> bool:
+        """Whether @name's maps keep running totals that the collector turns into intervals."""
+        return function in CUMULATIVE_FUNCTIONS and name not in self.reset_by_program
 
     @staticmethod
     def bt_map_name(name: str, role: str, part: int = 0) -> str:
@@ -1211,6 +1243,10 @@ class BpftraceGenerator(Generator):
         return self._plain(node, keys, kinds, names, "sum", 1)
 
     def agg_avg(self, node, keys, kinds, names):
+        if self.is_cumulative(node.name, "avg"):
+            # stats() prints the count and the total: the collector computes the average
+            # of the whole run or of one interval (total / count, truncated as in DTrace).
+            return self._plain(node, keys, kinds, names, "stats", 1)
         return self._plain(node, keys, kinds, names, "avg", 1)
 
     def agg_min(self, node, keys, kinds, names):
@@ -2065,11 +2101,16 @@ class BpftraceGenerator(Generator):
         if self.interval != int(self.interval) and abs(round(ms) - ms) > 1e-6:
             raise ValueError("interval must be a whole number of milliseconds")
         lines = [f"{self.indent}print({m});" for m in self.maps]
-        lines += [f"{self.indent}clear({m});" for m in self.maps]
+        # Running totals are not cleared: an event that lands while bpftrace reads a map
+        # would be lost between the print and the clear. min() and max() describe one
+        # interval and must start afresh: for them (and for aggregations the program
+        # resets itself) that small race remains.
+        lines += [f"{self.indent}clear({m});" for m, info in self.maps.items() if not info.cumulative]
         lines.append(f"{self.indent}printf({_bt_string(SNAPSHOT_MARKER + chr(10))});")
         self.features.add("interval")
         return (
-            "// one snapshot per interval: print and clear every aggregation, then the marker\n"
+            "// one snapshot per interval: print every aggregation (running totals stay, min/max\n"
+            "// are cleared), then the marker\n"
             + spec
             + "\n{\n"
             + "\n".join(lines)

@@ -46,9 +46,20 @@ class Driver:
                     row[str(symbol)] = (REDUCE, len(arg.expansion), callbacks[arg], str(arg.origin.name))
             compiled[state] = row
         self.table = compiled
+        self.pass_memo: dict[tuple[int, int, str], int] = {}
+
+    def _pass_chain(self, below: int, entry: tuple, ttype: str) -> int:
+        """The state after every pass-through reduction that ``ttype`` triggers."""
+        table = self.table
+        while True:
+            state = table[below][entry[1]][1]
+            entry = table[state].get(ttype)
+            if entry is None or entry[0] != PASS:
+                return state
 
     def parse(self, tokens: Iterable[Any], end_token: Callable[[Any], Any]) -> Any:
         table = self.table
+        pass_memo = self.pass_memo
         states = [self.start_state]
         values: list[Any] = []
         token = None
@@ -64,7 +75,14 @@ class Driver:
                     values.append(token)
                     break
                 if kind == PASS:
-                    states[-1] = table[states[-2]][entry[1]][1]
+                    # Chains of pass-through reductions (ident -> postfix -> unary ->
+                    # ... -> assignment) depend only on these three things: jump to
+                    # where the chain ends in one step.
+                    key = (states[-2], states[-1], ttype)
+                    end = pass_memo.get(key)
+                    if end is None:
+                        end = pass_memo[key] = self._pass_chain(states[-2], entry, ttype)
+                    states[-1] = end
                     continue
                 _, size, callback, origin = entry
                 if size:

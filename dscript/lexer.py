@@ -21,30 +21,33 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import NamedTuple
 from dataclasses import dataclass, field
 
 from lark.lexer import Lexer
 
 
-class Token:
-    """A token: its terminal name, text and position (1-based line and column)."""
+class Token(NamedTuple):
+    """A token: its terminal name, text and position (1-based line and column).
 
-    __slots__ = ("type", "value", "pos", "line", "column", "end_line", "end_column")
+    A named tuple, so that the lexer can make one without running Python code
+    (``_new_token``): it makes one per token, and speed matters here.
+    """
 
-    def __init__(self, type_: str, value: str, pos: int, line: int, column: int, end_line: int, end_column: int):
-        self.type = type_
-        self.value = value
-        self.pos = pos
-        self.line = line
-        self.column = column
-        self.end_line = end_line
-        self.end_column = end_column
+    type: str
+    value: str
+    pos: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
 
     def __str__(self) -> str:
         return self.value
 
-    def __repr__(self) -> str:
-        return f"Token({self.type!r}, {self.value!r}, {self.line}:{self.column})"
+
+_new_token = tuple.__new__
+
 
 # ---------------------------------------------------------------- vocabulary
 
@@ -78,6 +81,7 @@ NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]")
 STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"', re.S)
 CHAR = re.compile(r"'((?:[^'\\\n]|\\.)+)'", re.S)
 SPACE = re.compile(r"[ \t\r\f\v]+")
+BLANK_START = frozenset(" \t\r\f\v\n/\\#")
 BLANK = re.compile(r"(?:[ \t\r\f\v\n]+|/\*.*?\*/|//[^\n]*|\\\n)+", re.S)
 LINE_MARKER = re.compile(r'#\s*(?:line\s+)?(\d+)(?:\s+"((?:[^"\\]|\\.)*)")?[^\n]*')
 KSYM = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)?`([A-Za-z_][A-Za-z0-9_]*)")
@@ -262,7 +266,7 @@ class DTokenizer:
             line = self.text.count("\n", 0, start) + 1
         else:
             line = self.line
-        tok = Token(type_, value, start, line, start - line_start + 1, self.line, end - self.line_start + 1)
+        tok = _new_token(Token, (type_, value, start, line, start - line_start + 1, self.line, end - self.line_start + 1))
         # How deep could the tree get? The longest run of tokens without ';', '{' or '}'
         # bounds it; the parser checks the real depth only when this is large.
         if value in (";", "{", "}"):
@@ -287,6 +291,8 @@ class DTokenizer:
         """Skips white space, comments and preprocessor line markers (``# 12 "f.d"``)."""
         text = self.text
         while True:
+            if self.pos < len(text) and text[self.pos] not in BLANK_START:
+                return
             m = BLANK.match(text, self.pos)
             if m is not None:
                 end = m.end()
@@ -359,16 +365,19 @@ class DTokenizer:
         if text.startswith("#!"):
             end = text.find("\n")
             self.pos = n if end < 0 else end
+        blank_start = BLANK_START
+        expression_token = self.expression_token
         while True:
-            self.skip_blank()
-            if self.pos >= n:
-                return
-            if self.mode in (TOP, AFTER_SPEC):
+            if self.pos >= n or text[self.pos] in blank_start:
+                self.skip_blank()
+                if self.pos >= n:
+                    return
+            if self.mode <= AFTER_SPEC:  # TOP or AFTER_SPEC
                 tok = self.top_token()
                 if tok is not None:
                     yield tok
                     continue
-            yield self.expression_token()
+            yield expression_token()
 
     def top_token(self) -> Token | None:
         """At the top level: pragmas, probe descriptions, or the start of a declaration."""
