@@ -9,10 +9,16 @@ What the assembler expects from the program (the contract with ``dscript/bpftrac
 * Every aggregation is a bpftrace map described by a ``MapInfo`` (``bt_name``,
   ``aggregation``, ``function``, ``role``, ``params``, ``key_kinds``, ``key_names``).
   Maps named ``@__*`` without a MapInfo are internal and never data.
-* With an interval the program prints every map, clears it, then
-  ``printf("__dtscope_snapshot__\\n")``: everything printed since the previous marker is
-  one snapshot. bpftrace prints every map again when it exits; that tail becomes the
-  final snapshot (totals of the whole run when there is no interval).
+* With an interval the program prints every map, then ``printf("__dtscope_snapshot__\\n")``:
+  everything printed since the previous marker is one snapshot. Maps with
+  ``MapInfo.cumulative`` are running totals that are never cleared: the snapshot holds
+  their difference from the previous print, key by key (keys that did not change are
+  left out), so an interval is exact. Other maps (min, max, hand-written programs) are
+  cleared by the program after the print and taken as they are. bpftrace prints every map
+  again when it exits; that tail becomes the final snapshot (totals of the whole run when
+  there is no interval). Running totals keep every key of the run: BPFTRACE_MAP_KEYS_MAX
+  (``-x map_keys_max``, default :data:`DEFAULT_MAP_KEYS_MAX`) bounds them, and a map that
+  reaches it is reported in the snapshot's errors (bpftrace adds no more keys).
 * Map JSON keys are the key values joined with ",". We split them knowing each key's
   kind: ``int``/``cgroup``/``syscall`` keys are digits; ``stack``/``ustack`` keys are
   ``""`` or ``"\\n"`` + frame lines that each start with spaces, so the stack ends at the
@@ -305,6 +311,68 @@ def aggregations_from_maps(maps: dict[str, Any]) -> dict[str, AggInfo]:
     return infos
 
 
+def _c_division(total: int, count: int) -> int:
+    """``total / count`` truncated toward zero, as C (and DTrace's avg) divide."""
+    quotient = abs(total) // count
+    return -quotient if total < 0 else quotient
+
+
+def value_delta(value: Any, before: Any) -> Any:
+    """One key's change between two prints of a running total; None when nothing changed.
+
+    Integers (count, sum, lhist-free maps) subtract; ``stats()`` dicts subtract count and
+    total (the average is recomputed); hist/lhist bucket lists subtract bucket by bucket.
+    """
+    if before is None:
+        if isinstance(value, int):
+            return value or None
+        if isinstance(value, dict):
+            return value if value.get("count") else None
+        if isinstance(value, list):
+            return value if any(e.get("count") for e in value if isinstance(e, dict)) else None
+        return value
+    if isinstance(value, int) and isinstance(before, int):
+        return (value - before) or None
+    if isinstance(value, dict) and isinstance(before, dict):
+        count = int(value.get("count", 0)) - int(before.get("count", 0))
+        if count == 0:
+            return None
+        total = int(value.get("total", 0)) - int(before.get("total", 0))
+        return {"count": count, "average": _c_division(total, count) if count > 0 else 0, "total": total}
+    if isinstance(value, list) and isinstance(before, list):
+        earlier = {(e.get("min"), e.get("max")): e.get("count", 0) for e in before if isinstance(e, dict)}
+        changed = []
+        for entry in value:
+            if not isinstance(entry, dict):
+                continue
+            count = entry.get("count", 0) - earlier.get((entry.get("min"), entry.get("max")), 0)
+            if count:
+                changed.append({**entry, "count": count})
+        return changed or None
+    return value
+
+
+def map_delta(data: Any, before: Any, keyed: bool) -> Any:
+    """A running-total map's change since ``before`` (its previous print); None if none."""
+    if not keyed:
+        return value_delta(data, before)
+    if not isinstance(data, dict):
+        return data
+    earlier = before if isinstance(before, dict) else {}
+    if not earlier:
+        changed = {key: value for key, value in data.items() if value_delta(value, None) is not None}
+        return changed
+    if all(type(v) is int for v in data.values()):  # count/sum: the common, hot case
+        get = earlier.get
+        return {key: value - get(key, 0) for key, value in data.items() if value != get(key, 0)}
+    changed = {}
+    for key, value in data.items():
+        delta = value_delta(value, earlier.get(key))
+        if delta is not None:
+            changed[key] = delta
+    return changed
+
+
 class SnapshotAssembler:
     """Feed it bpftrace ``-f json`` lines; it returns a snapshot at each marker.
 
@@ -332,6 +400,11 @@ class SnapshotAssembler:
         self._last_marker = time.monotonic()
         self._key_cache: dict[tuple[str, tuple[str, ...]], dict[str, tuple]] = {}
         self._printa: dict[str, Any] | None = None  # maps printed between printa markers
+        # Running totals (MapInfo.cumulative) as last printed: what the next print is
+        # measured against. Only kept with an interval: without one, a print is the total.
+        self._baseline: dict[str, Any] = {}
+        self.map_keys_max: int | None = None  # BPFTRACE_MAP_KEYS_MAX of the run, when known
+        self._full_maps: set[str] = set()
 
     # -- input
 
@@ -375,7 +448,7 @@ class SnapshotAssembler:
         from .output import format_rows
 
         printed, self._printa = self._printa or {}, None
-        rows, errors = self.build_rows(printed)
+        rows, errors = self.build_rows(self._interval_data(printed))
         self._errors.extend(errors)
         by_aggregation: dict[str, list[AggRow]] = {}
         for row in rows:
@@ -406,7 +479,13 @@ class SnapshotAssembler:
     def snapshot(self, *, final: bool = False, tracer_state: str = "running") -> Snapshot:
         now = time.monotonic()
         elapsed, self._last_marker = now - self._last_marker, now
-        rows, errors = self.build_rows(self._pending)
+        errors = self._check_map_sizes(self._pending)
+        rows, row_errors = self.build_rows(self._interval_data(self._pending))
+        errors += row_errors
+        if self.interval is not None:
+            for bt_name, data in self._pending.items():
+                if getattr(self.maps.get(bt_name), "cumulative", False):
+                    self._baseline[bt_name] = data
         interval: float | None = self.interval
         if final:
             if self._output_buffer:
@@ -415,7 +494,11 @@ class SnapshotAssembler:
             if self.interval is not None:
                 interval = round(elapsed, 3)
                 # bpftrace's exit print shows maps the last interval cleared as 0: not data.
-                rows = [r for r in rows if r.value != 0]
+                # (Running totals already left out the keys that did not change.)
+                cumulative = {
+                    info.aggregation for info in self.maps.values() if getattr(info, "cumulative", False)
+                }
+                rows = [r for r in rows if r.value != 0 or r.aggregation in cumulative]
         snap = Snapshot(
             time=_utcnow(),
             rows=rows,
@@ -430,6 +513,40 @@ class SnapshotAssembler:
         self.seq += 1
         self._pending, self._drops, self._errors = {}, {}, []
         return snap
+
+    def _interval_data(self, printed: dict[str, Any]) -> dict[str, Any]:
+        """The printed maps with every running total replaced by its change since the last snapshot."""
+        if not self._baseline:
+            return printed  # no interval yet (or none at all): prints are what they say
+        data: dict[str, Any] = {}
+        for bt_name, value in printed.items():
+            info = self.maps.get(bt_name)
+            if info is None or not getattr(info, "cumulative", False):
+                data[bt_name] = value
+                continue
+            keyed = bool(getattr(info, "key_kinds", None))
+            delta = map_delta(value, self._baseline.get(bt_name), keyed)
+            if delta is not None:
+                data[bt_name] = delta
+        return data
+
+    def _check_map_sizes(self, printed: dict[str, Any]) -> list[str]:
+        """Name (once) every map that reached BPFTRACE_MAP_KEYS_MAX: bpftrace adds no keys past it."""
+        limit = self.map_keys_max
+        if not limit:
+            return []
+        errors = []
+        for bt_name, data in printed.items():
+            info = self.maps.get(bt_name)
+            if info is None or bt_name in self._full_maps or not isinstance(data, dict):
+                continue
+            if getattr(info, "key_kinds", None) and len(data) >= limit:
+                self._full_maps.add(bt_name)
+                errors.append(
+                    f"@{info.aggregation} reached {limit} keys, bpftrace's limit: new keys are not "
+                    "counted (raise it with -x map_keys_max=N)"
+                )
+        return errors
 
     def build_rows(self, printed: dict[str, Any]) -> tuple[list[AggRow], list[str]]:
         rows: dict[tuple[str, tuple], AggRow] = {}
@@ -554,6 +671,8 @@ class SnapshotAssembler:
                 value = value.get("total", 0)
             elif function == "count":
                 value = value.get("count", 0)
+            elif function == "avg" and value.get("count"):
+                value = _c_division(int(value.get("total", 0)), int(value["count"]))
             else:
                 value = value.get("average", 0)
         if getattr(info, "negated", False) and isinstance(value, (int, float)):
@@ -645,6 +764,7 @@ class BpftraceBackend(Backend):
             target_path = shutil.which(words[0])
             if target_path is None:
                 raise UsageError(f"-c: {words[0]}: command not found")
+            target_path = elf_on_path(words[0])
         lowered = lowering.lower(
             program, interval=options.interval, target_pid=options.target_pid, target_path=target_path
         )
@@ -661,7 +781,7 @@ class BpftraceBackend(Backend):
         if options.destructive:
             cmd.append("--unsafe")
         if options.target_command:
-            cmd += ["-c", options.target_command]
+            cmd += ["-c", _absolute_command(options.target_command)]
         if options.target_pid is not None:
             cmd += ["-p", str(options.target_pid)]
         return cmd + [program_path, *options.macro_args]
@@ -682,6 +802,8 @@ class BpftraceBackend(Backend):
         maps = prepared.extra.get("maps", {})
         name = prepared.extra.get("name", "program")
         assembler = SnapshotAssembler(maps, prepared.aggregations, options.interval, options.on_output)
+        keys_max = self.environment(options).get("BPFTRACE_MAP_KEYS_MAX", "")
+        assembler.map_keys_max = int(keys_max) if keys_max.isdigit() else None
         with tempfile.TemporaryDirectory(prefix="dtscope-") as workdir:
             program_path = os.path.join(workdir, f"{_safe_name(name)}.bt")
             with open(program_path, "w") as fh:
@@ -703,6 +825,44 @@ def _parent_death_signal():
         return None  # not Linux: the tracer still stops when its output pipe closes
     pr_set_pdeathsig, sigterm = 1, int(signal.SIGTERM)
     return lambda: prctl(pr_set_pdeathsig, sigterm, 0, 0, 0)
+
+
+def _absolute_command(command: str) -> str:
+    """``-c`` with its program as an absolute path.
+
+    bpftrace 0.17 refuses a bare name that PATH resolves to two files ("must refer to a
+    unique binary"), which /bin -> /usr/bin hosts do for every program, and runs ELF
+    files only (a script on PATH, such as a pyenv shim, is passed over as bpftrace would).
+    """
+    stripped = command.lstrip()
+    try:
+        first = shlex.split(stripped)[0]
+    except (ValueError, IndexError):
+        return command
+    found = elf_on_path(first) if "/" not in first else None
+    if found and stripped.startswith(first):
+        return found + stripped[len(first):]
+    return command
+
+
+def elf_on_path(name: str) -> str | None:
+    """The first ELF executable called ``name`` on PATH: what bpftrace -c can run (absolute)."""
+    if "/" in name:
+        return os.path.abspath(name) if _is_elf(name) else None
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(directory or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK) and _is_elf(candidate):
+            return os.path.abspath(candidate)
+    return None
+
+
+def _is_elf(path: str) -> bool:
+    """bpftrace -c runs ELF executables only (it skips scripts such as pyenv's shims)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
 
 
 def _safe_name(name: str) -> str:

@@ -116,7 +116,7 @@ def test_begin_count_golden(events):
             exit();
         }
         """)
-    assert out.maps == {"@": MapInfo("@", "", "count", "main", (), [], [])}
+    assert out.maps == {"@": MapInfo("@", "", "count", "main", (), [], [], cumulative=True)}
 
 
 def test_syscall_args_by_position_from_the_format_file(events):
@@ -579,8 +579,9 @@ def test_interval_clause_frames_snapshots(events):
     start = out.text.index("\ninterval:ms:500\n")
     clause = out.text[start : out.text.index("\n}\n", start)]
     assert "print(@a);" in clause and "print(@q);" in clause and "print(@dtscope_neg_q);" in clause
-    assert "clear(@a);" in clause and "clear(@dtscope_neg_q);" in clause
-    assert clause.index("clear(@q);") < clause.index('printf("__dtscope_snapshot__\\n");')
+    # running totals are never cleared: the collector subtracts consecutive prints
+    assert "clear(" not in clause and out.maps["@a"].cumulative and out.maps["@dtscope_neg_q"].cumulative
+    assert clause.index("print(@dtscope_neghi_q);") < clause.index('printf("__dtscope_snapshot__\\n");')
     assert "@__self_x" not in clause
     assert out.snapshot_marker == "__dtscope_snapshot__"
     assert re.search(r"\ninterval:s:2\n", bt("BEGIN { @a = count(); }", events, interval=2).text)
