@@ -1403,10 +1403,20 @@ class BpftraceGenerator(Generator):
             return None
         names = [self.bt_map_name(arg.name, "main")]
         if decl.function == "quantize":
-            names += [self.bt_map_name(arg.name, r) for r in ("negative", "high", "negative_high")]
+            # A quantize of a small constant has no companions (bpftrace rejects undefined maps).
+            companions = [self.bt_map_name(arg.name, r) for r in ("negative", "high", "negative_high")]
+            names += [bt for bt in companions if bt in self.maps or not self._constant_quantize(decl)]
         elif decl.function == "stddev":
             names += [self.bt_map_name(arg.name, "sumsq", k) for k in range(SUMSQ_LIMBS)]
         return names
+
+    @staticmethod
+    def _constant_quantize(decl: _AggDecl) -> bool:
+        node = decl.node
+        if node is None or not node.args:
+            return False
+        constant = _int_literal(node.args[0])
+        return constant is not None and 0 <= constant < (1 << HIGH_SHIFT)
 
     def action_printf(self, node: A.Call) -> str:
         if not node.args or not isinstance(node.args[0], A.StrLit):
@@ -1541,7 +1551,13 @@ class BpftraceGenerator(Generator):
                 self.ctx.pending_normalize.pop(arg.name, None)
             for bt in maps:
                 lines.append(f"print({bt}, 0, {divisor[0]});" if divisor else f"print({bt});")
-        return "\n".join(lines)
+        if not lines:
+            return ""
+        # The markers tell the collector that these prints are the program's output (text),
+        # not snapshot data.
+        return "\n".join(
+            [f"printf({_bt_string(PRINTA_BEGIN + chr(10))});", *lines, f"printf({_bt_string(PRINTA_END + chr(10))});"]
+        )
 
     def action_trace(self, node: A.Call) -> str:
         if len(node.args) != 1:

@@ -521,7 +521,10 @@ def test_aggregation_actions(events):
     )
     assert "zero(@c);" in end
     assert "clear(@q);\n    clear(@dtscope_neg_q);\n    clear(@dtscope_hi_q);" in end
-    assert "print(@s, 0, 1000);\n    print(@s);\n    print(@c);" in end
+    begin, finish = 'printf("__dtscope_printa_begin__\\n");', 'printf("__dtscope_printa_end__\\n");'
+    assert f"{begin}\n    print(@s, 0, 1000);\n    {finish}" in end
+    assert f"{begin}\n    print(@s);\n    print(@c);\n    {finish}" in end
+    assert end.count(begin) == end.count(finish) == 3
 
 
 def test_unfaithful_actions(events):

@@ -108,3 +108,28 @@ def test_interval_snapshots_add_up_to_exactly_n_every_time(dtscope_cli, tmp_path
         # (an average read while a CPU is between updating its count and its total can be
         # off by one event in that interval; the next interval makes up for it)
         assert {r["value"] for r in rows if r["aggregation"] == "mean"} <= {1, 2, 3}
+
+
+# --------------------------------------------------------------------------- 2. printa is text
+
+
+@pytest.mark.tracing
+def test_printa_output_is_text_on_stdout_and_the_snapshot_stays_exact(dtscope_cli, tmp_path):
+    n = 321
+    command = child(tmp_path, f"""
+        for _ in range({n}):
+            os.getppid()
+    """)
+    rows, stdout, _ = run_jsonl(
+        dtscope_cli, tmp_path,
+        'syscall::getppid:entry /pid == $target/ { @calls["getppid,x"] = count(); @q = quantize(8); }\n'
+        "END { printa(@calls); printa(@q); }\n",
+        "-c", command,
+    )
+    assert [(r["aggregation"], r["keys"], r["value"]) for r in rows if r["aggregation"] == "calls"] == [
+        ("calls", ["getppid,x"], n)]
+    assert [(r["value"], r["buckets"]) for r in rows if r["aggregation"] == "q"] == [
+        (n, [{"lo": 8, "hi": 16, "count": n}])]
+    text = [line.split() for line in stdout.splitlines() if line.strip()]
+    assert ["getppid,x", str(n)] in text  # printa's rendering, on stdout
+    assert not any("__dtscope" in line for line in stdout.splitlines())
