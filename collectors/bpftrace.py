@@ -872,7 +872,13 @@ def _safe_name(name: str) -> str:
 class _TracerRun:
     """One child bpftrace process: reader threads, duration, shutdown, errors."""
 
+    # After the stop signal bpftrace runs END and prints every map; we wait while it does.
+    # The grace counts from the stop signal or the latest output line, whichever is later:
+    # a tracer that is still printing is never killed. Resolving user stacks is silent and
+    # slow (bpftrace reads the symbols of every process in the map before printing it:
+    # 22-36 s for 3 s of host-wide ustack sampling), so programs with ustack get far longer.
     STOP_GRACE_SECONDS = 10.0
+    USTACK_STOP_GRACE_SECONDS = 300.0
     RESIGNAL_SECONDS = 1.0
 
     def __init__(self, backend: BpftraceBackend, binary: str, program_path: str,
@@ -890,6 +896,10 @@ class _TracerRun:
         self.snapshot_count = 0
         self.stop_sent_at: float | None = None
         self.last_signal_at = 0.0
+        self.last_output_at = 0.0
+        with open(program_path, encoding="utf-8", errors="replace") as fh:
+            uses_ustack = "ustack" in fh.read()
+        self.stop_grace = self.USTACK_STOP_GRACE_SECONDS if uses_ustack else self.STOP_GRACE_SECONDS
         self.cmd = backend.command(binary, program_path, options)
         self.env = backend.environment(options)
 
@@ -937,7 +947,7 @@ class _TracerRun:
         """
         if self.stop_sent_at is None or proc.poll() is not None:
             return
-        if now - self.stop_sent_at > self.STOP_GRACE_SECONDS:
+        if now - max(self.stop_sent_at, self.last_output_at) > self.stop_grace:
             proc.kill()
         elif now - self.last_signal_at >= self.RESIGNAL_SECONDS:
             self.last_signal_at = now
@@ -993,6 +1003,7 @@ class _TracerRun:
                 if line is None:
                     break
                 if line:
+                    self.last_output_at = now
                     snap = assembler.feed(line)
                     if deadline is None and options.duration and assembler.attached_probes is not None:
                         deadline = now + options.duration
@@ -1022,6 +1033,7 @@ class _TracerRun:
         finally:
             if proc.poll() is None:  # the consumer stopped early, or we are failing
                 self._stop(proc)
+                # Nobody reads what it prints now: no reason to wait for stacks to resolve.
                 deadline_kill = time.monotonic() + self.STOP_GRACE_SECONDS
                 while proc.poll() is None and time.monotonic() < deadline_kill:
                     try:
