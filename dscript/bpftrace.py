@@ -1007,6 +1007,10 @@ class BpftraceGenerator(Generator):
             found = _find_module(pid, module)
             if found:
                 return found, pid_expr
+        elif self.target_path:  # -c: the command is not running yet; ask its loader
+            for lib in _shared_objects(self.target_path, None):
+                if _module_matches(os.path.basename(lib), module):
+                    return lib, pid_expr
         self.unsupported(
             f"{desc.text}: cannot locate module {module!r} (write its full path, or give a running pid)",
             desc,
@@ -1031,10 +1035,39 @@ class BpftraceGenerator(Generator):
                 "D_BPFTRACE",
             )
             return []
-        path, pid_expr = self._target_binary(desc, pid_text, module)
-        if path is None:
-            return []
+        if module in ("", "*"):
+            # DTrace's pid provider with no module matches the function in every object of
+            # the process: the executable first, then its shared libraries (libc...).
+            paths, pid_expr = self._objects_defining(desc, pid_text, func)
+        else:
+            path, pid_expr = self._target_binary(desc, pid_text, module)
+            paths = [path] if path else []
+        return [ctx for path in paths for ctx in self._pid_contexts(desc, path, pid_expr, module, func, name)]
+
+    def _objects_defining(
+        self, desc: A.ProbeDesc, pid_text: str | None, func: str
+    ) -> tuple[list[str], str | None]:
+        """(objects of the target that define ``func``, pid filter expression)."""
+        exe, pid_expr = self._target_binary(desc, pid_text, "")
+        if exe is None:
+            return [], None
+        pid = self.target_pid if pid_text == "$target" else (int(pid_text) if pid_text and pid_text.isdigit() else None)
+        objects = [exe] + [lib for lib in _shared_objects(exe, pid) if lib != exe]
+        found = [path for path in objects if _elf_defines(path, func)]
+        if not found:
+            self.unsupported(
+                f"{desc.text}: no function {func!r} in {exe} or its shared libraries",
+                desc,
+                "D_BPFTRACE",
+            )
+        return found, pid_expr
+
+    def _pid_contexts(
+        self, desc: A.ProbeDesc, path: str, pid_expr: str | None, module: str, func: str, name: str
+    ) -> list[_Context]:
         filt = f"pid == {pid_expr}" if pid_expr else None
+        if module in ("", "*"):
+            module = os.path.basename(path)  # probemod names the object the probe is in
         if name == "entry":
             target = T.ProbeTarget(
                 f"uprobe:{path}:{func}",
@@ -2132,6 +2165,88 @@ class BpftraceGenerator(Generator):
             + "\n".join(lines)
             + "\n}"
         )
+
+
+def _module_matches(base: str, module: str) -> bool:
+    """``libc`` and ``libc.so.6`` both name ``libc.so.6``, as DTrace module names do."""
+    return base == module or base.startswith((module + ".", module + "-"))
+
+
+def _shared_objects(exe: str, pid: int | None) -> list[str]:
+    """The shared objects of a process (from /proc/PID/maps) or, before it runs, of its executable.
+
+    For an executable we ask the dynamic loader (``ldd``, which runs the loader, not the
+    program: the same program dtscope is about to run with ``-c`` anyway).
+    """
+    if pid is not None:
+        found: list[str] = []
+        try:
+            with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    parts = line.split(None, 5)
+                    if len(parts) == 6 and parts[5].startswith("/"):
+                        path = parts[5].strip()
+                        if path not in found and not path.endswith(" (deleted)"):
+                            found.append(path)
+        except OSError:
+            return []
+        return found
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["ldd", exe], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    libs = []
+    for line in out.splitlines():
+        match = re.search(r"=>\s*(/\S+)|^\s*(/\S+)", line)
+        if match:
+            libs.append(match.group(1) or match.group(2))
+    return libs
+
+
+_ELF_FUNC_TYPES = (2, 10)  # STT_FUNC, STT_GNU_IFUNC
+
+
+def _elf_defines(path: str, symbol: str) -> bool:
+    """Whether the 64-bit ELF file at ``path`` defines the function ``symbol`` (.symtab or .dynsym)."""
+    return symbol in _elf_functions(path)
+
+
+_ELF_CACHE: dict[tuple[str, float], frozenset[str]] = {}
+
+
+def _elf_functions(path: str) -> frozenset[str]:
+    """Names of the functions an ELF64 little-endian object defines; empty for anything else."""
+    import struct
+
+    try:
+        key = (path, os.stat(path).st_mtime)
+        if key in _ELF_CACHE:
+            return _ELF_CACHE[key]
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return frozenset()
+    names: set[str] = set()
+    if data[:4] == b"\x7fELF" and data[4] == 2 and data[5] == 1:
+        shoff, = struct.unpack_from("<Q", data, 0x28)
+        shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+        sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+        for _name, kind, _f, _a, offset, size, link, _i, _al, entsize in sections:
+            if kind not in (2, 11) or not entsize or link >= len(sections):  # SHT_SYMTAB, SHT_DYNSYM
+                continue
+            strings = sections[link][4]
+            for at in range(offset, offset + size, entsize):
+                st_name, st_info, _other, st_shndx = struct.unpack_from("<IBBH", data, at)
+                if st_shndx and (st_info & 0xF) in _ELF_FUNC_TYPES:
+                    end = data.index(b"\0", strings + st_name)
+                    names.add(data[strings + st_name : end].decode("utf-8", "replace"))
+    result = frozenset(names)
+    _ELF_CACHE[key] = result
+    return result
 
 
 def _find_module(pid: int, module: str) -> str | None:

@@ -189,3 +189,61 @@ def test_a_silent_tracer_gets_the_short_grace_unless_it_resolves_user_stacks(tmp
         run_stub(tmp_path, monkeypatch, "BEGIN { @c = count(); }", silent=2.5, lines=0)
     snaps, _ = run_stub(tmp_path, monkeypatch, "profile:hz:99 { @c[ustack] = count(); }", silent=2.5, lines=0)
     assert [(r.aggregation, r.value) for r in snaps[-1].rows] == [("c", 7)]
+
+
+# --------------------------------------------------------------------------- 4. pid$target with -c and -p
+
+PID_PROBES = (
+    'BEGIN { printf("ready\\n"); }\n'
+    "pid$target::getppid:entry { @calls[probemod] = count(); }\n"  # no module: found in libc
+    "pid$target:libc:getpid:entry { @pids = count(); }\n"  # a module by its short name
+)
+
+
+def pid_probe_counts(rows):
+    return ({tuple(r["keys"]): r["value"] for r in rows if r["aggregation"] == "calls"},
+            [r["value"] for r in rows if r["aggregation"] == "pids"])
+
+
+@pytest.mark.tracing
+def test_pid_target_uprobes_on_libc_with_c(dtscope_cli, tmp_path):
+    command = child(tmp_path, """
+        for _ in range(1234):
+            os.getppid()
+        for _ in range(77):
+            os.getpid()
+    """)
+    rows, _, _ = run_jsonl(dtscope_cli, tmp_path, PID_PROBES, "-c", command)
+    assert pid_probe_counts(rows) == ({("libc.so.6",): 1234}, [77])
+
+
+@pytest.mark.tracing
+def test_pid_target_uprobes_on_libc_with_p(tmp_path):
+    import subprocess
+
+    worker = subprocess.Popen(
+        [sys.executable, "-c",
+         "import os, sys\nsys.stdin.readline()\nfor _ in range(4321): os.getppid()\n"
+         "for _ in range(55): os.getpid()\nsys.stdin.readline()\n"],
+        stdin=subprocess.PIPE, text=True,
+    )
+    script = tmp_path / "pid.d"
+    script.write_text(PID_PROBES)
+    out = tmp_path / "out.jsonl"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "dtscope", "run", str(script), "-p", str(worker.pid), "--duration", "3s", "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert run.stdout.readline() == "ready\n"
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+        _, stderr = run.communicate(timeout=60)
+        worker.communicate("done\n", timeout=30)
+    finally:
+        for proc in (worker, run):
+            if proc.poll() is None:
+                proc.kill()
+    assert run.returncode == 0, stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert pid_probe_counts([r for r in rows if r.get("type") != "status"]) == ({("libc.so.6",): 4321}, [55])
