@@ -1054,13 +1054,9 @@ class BpftraceGenerator(Generator):
         pid = self.target_pid if pid_text == "$target" else (int(pid_text) if pid_text and pid_text.isdigit() else None)
         objects = [exe] + [lib for lib in _shared_objects(exe, pid) if lib != exe]
         found = [path for path in objects if _elf_defines(path, func)]
-        if not found:
-            self.unsupported(
-                f"{desc.text}: no function {func!r} in {exe} or its shared libraries",
-                desc,
-                "D_BPFTRACE",
-            )
-        return found, pid_expr
+        # Not found (a stripped executable, a process not running yet...): the executable,
+        # as before, and bpftrace says so if it cannot resolve the symbol either.
+        return found or [exe], pid_expr
 
     def _pid_contexts(
         self, desc: A.ProbeDesc, path: str, pid_expr: str | None, module: str, func: str, name: str
