@@ -1857,7 +1857,10 @@ class BpftraceGenerator(Generator):
                 continue
             kind = self.kind_of(this)
             if kind == "cgroup":
-                path = self.cgroup_root + "/" + other.value.lstrip("/")
+                # SmartOS's global zone is what holds every process outside a zone: on Linux,
+                # the root cgroup (the cgroup2 mount itself).
+                relative = "" if other.value == "global" else other.value.strip("/")
+                path = self.cgroup_root + ("/" + relative if relative else "")
                 self.features.add("cgroup")
                 return f"{self.expr(this, 11)} {node.op} cgroupid({_bt_string(path)})"
             if kind == "syscall":
