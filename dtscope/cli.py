@@ -80,7 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     name = _command_name(argv)
     parser = build_parser(only=name)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # A command with macro_args (run) takes the words after "--" as its script's $1 $2...
+    # even when options come between the script and "--" (argparse leaves those over).
+    tail = argv[argv.index("--"):] if "--" in argv else None
+    if extra and tail is not None and hasattr(args, "macro_args") and extra in (tail, tail[1:]):
+        args.macro_args = list(args.macro_args or []) + tail[1:]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not args.command:
         parser.print_help()
         return 2
