@@ -111,6 +111,19 @@ TRACER_OPTION_ENV = {
     "bufsize": "BPFTRACE_PERF_RB_PAGES",
     "map_keys_max": "BPFTRACE_MAP_KEYS_MAX",  # bpftrace's own: most keys per aggregation
 }
+# Options that become arguments of the lowering (stack() / ustack() without a depth).
+LOWERING_OPTIONS = {"stackframes": "stack_frames", "ustackframes": "ustack_frames"}
+# Options with nothing to do under bpftrace: quiet (bpftrace never prints DTrace's default
+# "CPU ID FUNCTION:NAME" lines, so it is always quiet), defaultargs (read by the lowering),
+# destructive (checked with --destructive), and the preprocessor's flags.
+NO_EFFECT_OPTIONS = frozenset(("quiet", "defaultargs", "destructive", "C", "Z", "zdefs"))
+# DTrace buffer and rate tuning with no bpftrace setting. They change no result, so a
+# script's #pragma may carry them (ignored); asked for with -x they are refused.
+DTRACE_TUNING_OPTIONS = frozenset(
+    ("aggsize", "aggrate", "switchrate", "dynvarsize", "nspec", "specsize", "cleanrate", "bufresize", "statusrate")
+)
+MAX_STRLEN = 200  # bpftrace 0.17 refuses a longer BPFTRACE_STRLEN
+_OTHER_BACKENDS_OPTIONS = frozenset(("speed",))  # replay's, carried in the same dict
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)b?\s*$", re.IGNORECASE)
 PAGE_SIZE = 4096
 
@@ -123,6 +136,60 @@ def ring_buffer_pages(size: str) -> int:
     scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2).lower()]
     pages = max(1, int(match.group(1)) * scale // PAGE_SIZE)
     return 1 << (pages.bit_length() - 1)
+
+
+def _positive_int(name: str, value: str | None, where: str) -> int:
+    try:
+        number = int(str(value), 0)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise UsageError(f"{where} {name}={value}: expected a positive integer")
+    return number
+
+
+def resolve_options(
+    script_options: dict[str, str | None], tracer_options: dict[str, str]
+) -> tuple[dict[str, str], dict[str, int]]:
+    """DTrace options (the script's ``#!`` line and pragmas, then ``-x``) -> (environment, lowering).
+
+    Refuses, with a UsageError naming it, an option whose meaning bpftrace cannot give.
+    """
+    env: dict[str, str] = {}
+    lowering: dict[str, int] = {}
+    merged = [(name, value, "#pragma D option") for name, value in script_options.items()]
+    merged += [(name, value, "-x") for name, value in tracer_options.items()]
+    for name, value, where in merged:
+        if name in _OTHER_BACKENDS_OPTIONS or name.startswith(("I:", "D:")) or name in NO_EFFECT_OPTIONS:
+            continue
+        if name == "strsize":
+            size = _positive_int(name, value, where)
+            if size > MAX_STRLEN:
+                raise UsageError(
+                    f"{where} strsize={value}: bpftrace 0.17 keeps strings of at most {MAX_STRLEN} bytes"
+                )
+            env["BPFTRACE_STRLEN"] = str(size)
+        elif name == "bufsize":
+            env["BPFTRACE_PERF_RB_PAGES"] = str(ring_buffer_pages(str(value)))
+        elif name == "map_keys_max":
+            env["BPFTRACE_MAP_KEYS_MAX"] = str(_positive_int(name, value, where))
+        elif name in LOWERING_OPTIONS:
+            lowering[LOWERING_OPTIONS[name]] = _positive_int(name, value, where)
+        elif name == "bufpolicy" and value == "switch":
+            continue  # bpftrace's perf buffers are read continuously, as with DTrace's switch
+        elif name in DTRACE_TUNING_OPTIONS and where != "-x":
+            continue
+        elif name in DTRACE_TUNING_OPTIONS or name == "bufpolicy":
+            raise UsageError(
+                f"-x {name}: DTrace's {name} has no bpftrace counterpart (bpftrace takes strsize, "
+                "bufsize, stackframes, ustackframes and map_keys_max)"
+            )
+        else:
+            raise UsageError(
+                f"{where} {name}: an option the bpftrace backend cannot honour (it takes strsize, "
+                "bufsize, stackframes, ustackframes, map_keys_max, quiet and defaultargs)"
+            )
+    return env, lowering
 
 
 def _utcnow() -> _dt.datetime:
@@ -725,6 +792,8 @@ class BpftraceBackend(Backend):
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None  # the running tracer, for tests and signals
         self.stop_requested = threading.Event()
+        self.substituted = False  # the program's $1.. are literals already (see command())
+        self.extra_env: dict[str, str] = {}  # from the script's own options
 
     def request_stop(self) -> None:
         """End the run early (safe from a signal handler): the tracer prints what it has."""
@@ -765,12 +834,21 @@ class BpftraceBackend(Backend):
             if target_path is None:
                 raise UsageError(f"-c: {words[0]}: command not found")
             target_path = elf_on_path(words[0])
+        options_of = getattr(program, "options", None)
+        env, settings = resolve_options(options_of() if options_of else {}, options.tracer_options)
         lowered = lowering.lower(
-            program, interval=options.interval, target_pid=options.target_pid, target_path=target_path
+            program,
+            interval=options.interval,
+            target_pid=options.target_pid,
+            target_path=target_path,
+            macro_args=list(options.macro_args),
+            **settings,
         )
         if "cpid" in getattr(lowered, "features", ()) and not options.target_command:
             raise UsageError("the script uses $target: name the process with -c CMD or -p PID")
         prepared = prepare_text(lowered.text, dict(lowered.maps))
+        prepared.extra["env"] = env
+        prepared.extra["macro_args_substituted"] = True
         marker = getattr(lowered, "snapshot_marker", SNAPSHOT_MARKER)
         if marker != SNAPSHOT_MARKER:
             raise TracerError(f"lowering uses snapshot marker {marker!r}, collector expects {SNAPSHOT_MARKER!r}")
@@ -784,11 +862,16 @@ class BpftraceBackend(Backend):
             cmd += ["-c", _absolute_command(options.target_command)]
         if options.target_pid is not None:
             cmd += ["-p", str(options.target_pid)]
-        return cmd + [program_path, *options.macro_args]
+        # A lowered D program has its macro arguments in its text already (as DTrace
+        # substitutes them); hand-written bpftrace text reads them as $1...
+        positional = [] if self.substituted else list(options.macro_args)
+        return cmd + [program_path, *positional]
 
-    def environment(self, options: RunOptions) -> dict[str, str]:
+    def environment(self, options: RunOptions, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The tracer's environment: the script's options (``extra``), then -x, win over ours."""
         env = dict(os.environ)
         env.setdefault("BPFTRACE_MAP_KEYS_MAX", str(DEFAULT_MAP_KEYS_MAX))
+        env.update(extra or {})
         for option, value in options.tracer_options.items():
             variable = TRACER_OPTION_ENV.get(option)
             if variable:
@@ -801,8 +884,10 @@ class BpftraceBackend(Backend):
             raise TracerPermissionError(ROOT_ADVICE)
         maps = prepared.extra.get("maps", {})
         name = prepared.extra.get("name", "program")
+        self.substituted = bool(prepared.extra.get("macro_args_substituted"))
+        self.extra_env = dict(prepared.extra.get("env") or {})
         assembler = SnapshotAssembler(maps, prepared.aggregations, options.interval, options.on_output)
-        keys_max = self.environment(options).get("BPFTRACE_MAP_KEYS_MAX", "")
+        keys_max = self.environment(options, self.extra_env).get("BPFTRACE_MAP_KEYS_MAX", "")
         assembler.map_keys_max = int(keys_max) if keys_max.isdigit() else None
         with tempfile.TemporaryDirectory(prefix="dtscope-") as workdir:
             program_path = os.path.join(workdir, f"{_safe_name(name)}.bt")
@@ -901,7 +986,7 @@ class _TracerRun:
             uses_ustack = "ustack" in fh.read()
         self.stop_grace = self.USTACK_STOP_GRACE_SECONDS if uses_ustack else self.STOP_GRACE_SECONDS
         self.cmd = backend.command(binary, program_path, options)
-        self.env = backend.environment(options)
+        self.env = backend.environment(options, backend.extra_env)
 
     def _read_stdout(self, stream) -> None:
         for line in stream:

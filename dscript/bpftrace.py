@@ -134,12 +134,22 @@ def lower(
     target_pid: int | None = None,
     target_path: str | None = None,
     cgroup_root: str | None = None,
+    macro_args: list[str] | None = None,
+    stack_frames: int | None = None,
+    ustack_frames: int | None = None,
 ) -> BpftraceProgram:
     """Lower a D program to bpftrace; raises DiagnosticError listing every problem.
 
     ``target_pid`` (``-p``) or ``target_path`` (the ``-c`` command's executable) serve
     ``$target`` and the ``pid$target`` / USDT probes; without a pid, ``$target`` is
     bpftrace's ``cpid`` and the program must run with ``bpftrace -c``.
+
+    ``macro_args`` (the run's ``$1``..): substituted as DTrace does when it compiles,
+    ``$N`` as an integer (an error when the argument is not one), ``$$N`` as a string
+    literal; a missing argument is an error unless the program sets ``defaultargs`` (then
+    0 and ""). Without them (``dtscope compile``) ``$N`` stays bpftrace's positional
+    parameter. ``stack_frames``/``ustack_frames`` (the ``stackframes``/``ustackframes``
+    options) are the depth of ``stack()``/``ustack()`` written without one.
     """
     if interval is not None and interval <= 0:
         raise ValueError("interval must be positive")
@@ -150,6 +160,9 @@ def lower(
         cgroup_root=cgroup_root or _default_cgroup_root(),
         interval=interval,
     )
+    generator.macro_args = None if macro_args is None else list(macro_args)
+    generator.default_args = "defaultargs" in program.options()
+    generator.stack_frames = {"stack": stack_frames, "ustack": ustack_frames}
     text = generator.generate(program)
     return BpftraceProgram(text=text, maps=dict(generator.maps), features=set(generator.features))
 
@@ -475,6 +488,9 @@ class BpftraceGenerator(Generator):
         self.inlines: dict[str, A.Expr] = {}
         self.ctx: _Context | None = None
         self.temp_counter = 0
+        self.macro_args: list[str] | None = None
+        self.default_args = False
+        self.stack_frames: dict[str, int | None] = {}
         # Aggregations the program clears, truncates or normalizes itself: their prints
         # are not running totals, so intervals clear them as before (see interval_clause).
         self.reset_by_program: set[str] = set()
@@ -1767,10 +1783,38 @@ class BpftraceGenerator(Generator):
                 return str(self.target_pid), PREC_PRIMARY
             self.features.add("cpid")
             return "cpid", PREC_PRIMARY
+        if node.name.isdigit() and self.macro_args is not None:
+            return self.macro_value(node)
         if node.name.isdigit() and node.name != "0":
             self.features.add("positional")
             return (f"str(${node.name})" if node.string_form else f"${node.name}"), PREC_PRIMARY
         return self.fail(f"${node.name} has no bpftrace counterpart", node)
+
+    def macro_value(self, node: A.MacroArg) -> tuple[str, int]:
+        """``$N`` / ``$$N`` of the run's arguments, as literals ($0 is the script's name)."""
+        assert self.macro_args is not None
+        index = int(node.name)
+        if index == 0:
+            value: str | None = "script"
+        else:
+            value = self.macro_args[index - 1] if index <= len(self.macro_args) else None
+        if value is None:
+            if not self.default_args:
+                return self.fail(
+                    f"macro argument ${'$' if node.string_form else ''}{index} is not defined "
+                    f"(the run has {len(self.macro_args)}; pass them after --, or set the defaultargs option)",
+                    node,
+                )
+            value = "" if node.string_form else "0"
+        if node.string_form:
+            return _bt_string(value), PREC_PRIMARY
+        try:
+            number = int(value, 0)
+        except ValueError:
+            return self.fail(
+                f"macro argument ${index} is {value!r}, not an integer (write $${index} for a string)", node
+            )
+        return (str(number) if number >= 0 else f"({number})"), PREC_PRIMARY
 
     def expr_ThreadVar(self, node: A.ThreadVar) -> tuple[str, int]:
         key = self.ctx.target.thread_key if self.ctx else "tid"
@@ -1893,7 +1937,8 @@ class BpftraceGenerator(Generator):
                 return self.fail(self.ctx.target.forbidden[name], node)
             bt = "kstack" if name == "stack" else "ustack"
             if not args:
-                return bt, PREC_PRIMARY
+                frames = self.stack_frames.get(name)
+                return (f"{bt}({frames})", PREC_POSTFIX) if frames else (bt, PREC_PRIMARY)
             depth = _int_literal(args[0])
             if depth is None or depth <= 0:
                 return self.fail(f"{name}() depth must be a positive integer constant", node)
@@ -2057,6 +2102,8 @@ class BpftraceGenerator(Generator):
         Reports nothing: the expression's own lowering reports its problems.
         """
         if isinstance(node, (A.StrLit, A.StringOf)):
+            return "str"
+        if isinstance(node, A.MacroArg) and node.string_form:
             return "str"
         if isinstance(node, A.Call):
             if node.func == "stack":

@@ -289,3 +289,78 @@ def test_zonename_global_singles_out_the_root_cgroup(dtscope_cli, tmp_path):
         os.rmdir(zone)
     assert {(r["aggregation"], tuple(r["keys"])): r["value"] for r in rows} == {
         ("global", ()): 100, ("zoned", (f"/dtscope-test-{os.getpid()}",)): 50}
+
+
+# --------------------------------------------------------------------------- 6. -x options, macro arguments, script options
+
+
+def test_macro_arguments_are_substituted_typed():
+    program = parse('BEGIN { @k[$$2] = sum($1); printf("%d %s\\n", $1 * 2, $$2); }', "m.d")
+    text = lowering.lower(program, macro_args=["-21", 'say "hi"\\']).text
+    assert '@k["say \\"hi\\"\\\\"] = sum((-21));' in text
+    assert 'printf("%d %s\\n", (-21) * 2, "say \\"hi\\"\\\\");' in text
+    problems = pytest.raises(Exception, lowering.lower, program, macro_args=["x"])
+    assert "$1 is 'x', not an integer (write $$1 for a string)" in str(problems.value)
+    defaults = parse("#pragma D option defaultargs\nBEGIN { @k[$$2] = sum($1); }", "m.d")
+    assert '@k[""] = sum(0);' in lowering.lower(defaults, macro_args=[]).text
+    assert "$1" in lowering.lower(program).text  # dtscope compile: bpftrace's positional parameters
+
+
+def test_stack_frames_options_set_the_default_depths():
+    program = parse("profile-99 { @s[stack(), ustack()] = count(); @t[stack(2)] = count(); }", "s.d")
+    text = lowering.lower(program, stack_frames=3, ustack_frames=5).text
+    assert "@s[kstack(3), ustack(5)]" in text and "@t[kstack(2)]" in text
+
+
+def test_options_from_the_script_and_x():
+    from dtscope.collectors.bpftrace import resolve_options
+    from dtscope.errors import UsageError
+
+    env, settings = resolve_options({"quiet": None, "strsize": "16", "aggrate": "1s", "bufsize": "64k"},
+                                    {"strsize": "32", "stackframes": "4"})
+    assert env == {"BPFTRACE_STRLEN": "32", "BPFTRACE_PERF_RB_PAGES": "16"} and settings == {"stack_frames": 4}
+    for script, cli, message in [
+        ({}, {"aggrate": "1s"}, "-x aggrate: DTrace's aggrate has no bpftrace counterpart"),
+        ({}, {"strsize": "300"}, "at most 200 bytes"),
+        ({"flowindent": None}, {}, "#pragma D option flowindent: an option the bpftrace backend cannot honour"),
+        ({}, {"stackframes": "lots"}, "expected a positive integer"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            resolve_options(script, cli)
+
+
+@pytest.mark.tracing
+def test_run_passes_macro_arguments_and_honours_strsize(dtscope_cli, tmp_path):
+    long_name = "/nonexistent/" + "a" * 80
+    command = child(tmp_path, f"""
+        for _ in range(3):
+            try:
+                open({long_name!r})
+            except OSError:
+                pass
+    """)
+    d_text = (
+        "#!/usr/sbin/dtrace -qs\n"
+        "#pragma D option strsize=16\n"
+        "#pragma D option aggrate=1s\n"  # DTrace tuning: no effect on results, ignored
+        "syscall::openat:entry /pid == $target/ { @paths[$$2, copyinstr(arg1)] = sum($1); }\n"
+    )
+    rows, _, _ = run_jsonl(dtscope_cli, tmp_path, d_text, "-c", command, "--", "-7", 'tag "x"\\')
+    found = [(r["keys"], r["value"]) for r in rows if long_name.startswith(r["keys"][1])]
+    assert found == [(['tag "x"\\', long_name[:15]], -21)]  # 16 bytes with the terminating NUL
+    rows, _, _ = run_jsonl(dtscope_cli, tmp_path, d_text, "-x", "strsize=32", "-c", command, "--", "5", "t")
+    assert [(r["keys"], r["value"]) for r in rows if long_name.startswith(r["keys"][1])] == [
+        (["t", long_name[:31]], 15)]
+
+
+def test_run_refuses_x_options_bpftrace_cannot_honour(dtscope_cli, tmp_path):
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("the bpftrace backend checks privileges first")
+    script = tmp_path / "s.d"
+    script.write_text("BEGIN { exit(0); }\n")
+    code, _, stderr = dtscope_cli("run", str(script), "--backend", "bpftrace", "-x", "dynvarsize=4m")
+    assert code == 2 and "-x dynvarsize: DTrace's dynvarsize has no bpftrace counterpart" in stderr
+    code, _, stderr = dtscope_cli("run", str(script), "-x", "=4m")
+    assert code == 2 and "expected NAME=VALUE" in stderr

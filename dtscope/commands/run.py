@@ -13,6 +13,7 @@ examples:
   dtscope run syscall-latency --duration 1m --interval 10s -o /var/log/dtscope/lat.jsonl
   dtscope run script.d -c 'make -j2' -o build.parquet
   dtscope run saved.jsonl --speed 10          replay a saved run
+  dtscope run bigreads.d -x strsize=128 -- 4096 '"sshd"'   -x options, then $1 $2
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bpftrace", metavar="PATH", help="bpftrace binary to use")
     parser.add_argument("--dtrace", metavar="PATH", help="dtrace binary to use")
     parser.add_argument("--speed", metavar="X", help="replay speed: 2 = twice as fast, max = no waiting (default 1)")
+    parser.add_argument("-x", dest="tracer_options", action="append", default=[], metavar="NAME[=VALUE]",
+                        help="a DTrace option (bufsize, strsize, stackframes, ...); with bpftrace only those "
+                        "it has a counterpart for (strsize, bufsize, stackframes, ustackframes, map_keys_max)")
+    parser.add_argument("macro_args", nargs="*", metavar="ARG",
+                        help="the script's macro arguments $1 $2 ... (write them after --)")
 
 
 class Progress:
@@ -116,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         from dtscope.collectors.output import check_output_path
 
         check_output_path(args.output)
-    tracer_options: dict[str, str] = {}
+    tracer_options = parse_tracer_options(args.tracer_options)
     if args.speed is not None:
         from dtscope.collectors.replay import parse_speed
 
@@ -137,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         destructive=args.destructive,
         tracer_path=args.dtrace if backend == "dtrace" else args.bpftrace,
         tracer_options=tracer_options,
+        macro_args=list(args.macro_args),
         on_output=_print_output,
     )
     try:
@@ -198,6 +205,21 @@ def run(args: argparse.Namespace) -> int:
     if writer is not None:
         writer.close()
     return 0
+
+
+_OPTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_tracer_options(words: list[str]) -> dict[str, str]:
+    """``-x bufsize=4m -x quiet`` -> ``{"bufsize": "4m", "quiet": ""}``; the last of a name wins."""
+    options: dict[str, str] = {}
+    for word in words:
+        name, _, value = word.partition("=")
+        name = name.strip()
+        if not _OPTION_NAME.match(name):
+            raise UsageError(f"-x {word!r}: expected NAME=VALUE (for example -x bufsize=4m)")
+        options[name] = value.strip()
+    return options
 
 
 def _check_command(command: str) -> None:
