@@ -55,6 +55,11 @@ def destructive_actions(program: A.Program | None) -> list[tuple[str, A.Span | N
     ]
 
 
+def _position(diag: Diagnostic) -> tuple:
+    span = diag.span
+    return (span.file, span.line, span.col) if span is not None else ("", 0, 0)
+
+
 def _int_value(expr: A.Expr, inlines: dict[str, A.Expr] | None = None, _depth: int = 0) -> int | None:
     """The value of an integer constant expression: literals, inline constants
     (``inline int MAXCPUID = 1024;``) and + - * << over them."""
@@ -105,34 +110,28 @@ class Checker(A.Visitor):
         self.diagnostics.append(Diagnostic(code, message, node.span if node else None, "warning"))
 
     def run(self) -> list[Diagnostic]:
-        self.diagnostics.extend(self.program.warnings)
-        self.collect_names()
+        # One walk over the tree. D globals may be used before the statement that
+        # assigns them, so names not known when met are looked up again at the end.
+        self.pending_names: list[A.Ident] = []
         self.visit(self.program)
-        return self.diagnostics
+        for node in self.pending_names:
+            if node.name not in self.known_names:
+                self.report_unknown_name(node)
+        found = sorted(self.diagnostics, key=_position)
+        return list(self.program.warnings) + found
 
     # ------------------------------------------------------------ what the program defines
 
-    def collect_names(self) -> None:
-        names = self.known_names
-        for node in self.program.walk():
-            if isinstance(node, A.Decl) and "typedef" not in node.storage:
-                names.update(d.name for d in node.declarators if d.name)
-            elif isinstance(node, A.Inline) and node.declarator.name:
-                names.add(node.declarator.name)
-            elif isinstance(node, A.Enumerator):
-                names.add(node.name)
-            elif isinstance(node, A.Assign):
-                target = node.target
-                while isinstance(target, A.Index):
-                    target = target.base
-                if isinstance(target, A.Ident):
-                    names.add(target.name)
-            elif isinstance(node, (A.Unary, A.Postfix)) and node.op in ("++", "--"):
-                target = node.operand
-                while isinstance(target, A.Index):
-                    target = target.base
-                if isinstance(target, A.Ident):
-                    names.add(target.name)
+    def define_target(self, target: A.Expr) -> None:
+        """``x = ...``, ``x[k] = ...``, ``x++``: the program defines the global ``x``."""
+        while isinstance(target, A.Index):
+            target = target.base
+        if isinstance(target, A.Ident):
+            self.known_names.add(target.name)
+
+    def visit_Enumerator(self, node: A.Enumerator) -> None:
+        self.known_names.add(node.name)
+        self.generic_visit(node)
 
     # ------------------------------------------------------------ items
 
@@ -159,6 +158,8 @@ class Checker(A.Visitor):
         self.scopes.pop()
 
     def visit_Inline(self, node: A.Inline) -> None:
+        if node.declarator.name:
+            self.known_names.add(node.declarator.name)
         params = {
             key.name
             for dim in node.declarator.arrays
@@ -170,6 +171,8 @@ class Checker(A.Visitor):
         self.scopes.pop()
 
     def visit_Decl(self, node: A.Decl) -> None:
+        if "typedef" not in node.storage:
+            self.known_names.update(d.name for d in node.declarators if d.name)
         # Array sizes and enumerator values are expressions; names in them are checked.
         self.generic_visit(node)
 
@@ -320,7 +323,11 @@ class Checker(A.Visitor):
             return
         if name in LIBRARY_CONSTANTS or name in LIBRARY_INLINES:
             return
-        if name.isupper() or re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+        self.pending_names.append(node)
+
+    def report_unknown_name(self, node: A.Ident) -> None:
+        name = node.name
+        if re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
             self.warning(
                 "D_IDENT_UNDEF",
                 f"'{name}' is not defined here: assumed to be a constant from a D library or kernel header",
@@ -340,15 +347,18 @@ class Checker(A.Visitor):
 
     def visit_Assign(self, node: A.Assign) -> None:
         self.check_lvalue(node.target)
+        self.define_target(node.target)
         self.generic_visit(node)
 
     def visit_Unary(self, node: A.Unary) -> None:
         if node.op in ("++", "--"):
             self.check_lvalue(node.operand)
+            self.define_target(node.operand)
         self.generic_visit(node)
 
     def visit_Postfix(self, node: A.Postfix) -> None:
         self.check_lvalue(node.operand)
+        self.define_target(node.operand)
         self.generic_visit(node)
 
     def check_lvalue(self, target: A.Expr) -> None:

@@ -59,6 +59,17 @@ QUALIFIERS = frozenset("const volatile restrict".split())
 # Words that are keywords everywhere; their token type is their own text in the grammar.
 KEYWORDS = frozenset("if else sizeof stringof offsetof xlate inline translator provider enum self this".split())
 
+# Every word with a meaning of its own -> its token type ("KEYWORD": the grammar's own
+# literal, e.g. "if" -> IF; "probe" is one only inside a provider definition).
+RESERVED_WORDS: dict[str, str] = {
+    **{w: "KEYWORD" for w in KEYWORDS if w not in ("self", "this")},
+    "self": "SELF", "this": "THIS", "probe": "KEYWORD",
+    **{w: "BASIC_TYPE" for w in BASIC_TYPES},
+    **{w: "STORAGE" for w in STORAGE_WORDS},
+    **{w: "QUALIFIER" for w in QUALIFIERS},
+    "struct": "STRUCT_OR_UNION", "union": "STRUCT_OR_UNION",
+}
+
 # Type names every D program knows without declaring them (C99 fixed-width types and
 # the common DTrace/illumos typedefs that do not end in _t).
 KNOWN_TYPE_NAMES = frozenset(
@@ -193,6 +204,16 @@ def assigned_names(text: str) -> set[str]:
 # ---------------------------------------------------------------- the lexer
 
 
+def _operator_names(literal_names: dict[str, str]) -> dict[str, str]:
+    cached = _OPERATOR_NAMES.get(id(literal_names))
+    if cached is None or cached[0] is not literal_names:
+        table = {op: OPERATOR_CLASSES.get(op) or literal_names.get(op, "UNEXPECTED") for op in OPERATORS}
+        cached = _OPERATOR_NAMES[id(literal_names)] = (literal_names, table)
+    return cached[1]
+
+
+_OPERATOR_NAMES: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
+
 IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 DIGITS = frozenset("0123456789")
 
@@ -222,6 +243,9 @@ class DTokenizer:
     def __init__(self, text: str, literal_names: dict[str, str]) -> None:
         self.text = text
         self.names = literal_names
+        # Operator text -> token type. An operator no rule uses (e.g. '...' outside a
+        # parameter list) is UNEXPECTED, so the parser reports it in D terms.
+        self.op_names = _operator_names(literal_names)
         self.typedefs = scan_type_names(text)
         self.not_types = assigned_names(text) - self.typedefs
         self.pos = 0
@@ -368,8 +392,13 @@ class DTokenizer:
         blank_start = BLANK_START
         expression_token = self.expression_token
         while True:
-            if self.pos >= n or text[self.pos] in blank_start:
-                self.skip_blank()
+            pos = self.pos
+            if pos >= n or text[pos] in blank_start:
+                # The common case, one space between two tokens, without a call.
+                if text[pos : pos + 1] == " " and text[pos + 1 : pos + 2] not in blank_start:
+                    self.pos = pos + 1
+                else:
+                    self.skip_blank()
                 if self.pos >= n:
                     return
             if self.mode <= AFTER_SPEC:  # TOP or AFTER_SPEC
@@ -482,31 +511,26 @@ class DTokenizer:
     def word_token(self, word: str, start: int) -> Token:
         prev = self.prev
         # After '->', '.', or a struct/union/enum keyword a word is always a name.
-        if prev == "ARROW" or self.prev_value == "." or prev == "STRUCT_OR_UNION" or self.prev_value == "enum":
-            if self.mode == DECL and prev in ("STRUCT_OR_UNION",) or self.prev_value == "enum":
-                self.seen_type = True
+        if prev == "ARROW" or prev == "DOT" or prev == "STRUCT_OR_UNION" or prev == "ENUM":
+            if self.mode == DECL:
+                self.seen_type = True if prev in ("STRUCT_OR_UNION", "ENUM") else self.seen_type
             return self.make("IDENT", word, start)
-        if word in KEYWORDS:
-            if word in ("self", "this"):
-                return self.make(word.upper(), word, start)
+        kind = RESERVED_WORDS.get(word)
+        if kind is None:
+            # An ordinary identifier, unless it names a type.
+            if (word[-2:] == "_t" or word in self.typedefs or word in KNOWN_TYPE_NAMES) and self.is_type_name(word):
+                if self.mode != DECL or self.decl_expr or not self.seen_type:
+                    if self.mode == DECL and not self.decl_expr:
+                        self.seen_type = True
+                    return self.make("TYPE_NAME", word, start)
+            return self.make("IDENT", word, start)
+        if kind == "KEYWORD":
+            if word == "probe" and not (self.in_provider and self.mode == DECL):
+                return self.make("IDENT", word, start)
             return self.make(self.names.get(word, word.upper()), word, start)
-        if word == "probe" and self.in_provider and self.mode == DECL:
-            return self.make(self.names["probe"], word, start)
-        if word in BASIC_TYPES:
+        if kind == "BASIC_TYPE":
             self.seen_type = True
-            return self.make("BASIC_TYPE", word, start)
-        if word in STORAGE_WORDS:
-            return self.make("STORAGE", word, start)
-        if word in QUALIFIERS:
-            return self.make("QUALIFIER", word, start)
-        if word in ("struct", "union"):
-            return self.make("STRUCT_OR_UNION", word, start)
-        if self.is_type_name(word):
-            if self.mode != DECL or self.decl_expr or not self.seen_type:
-                if self.mode == DECL and not self.decl_expr:
-                    self.seen_type = True
-                return self.make("TYPE_NAME", word, start)
-        return self.make("IDENT", word, start)
+        return self.make(kind, word, start)
 
     def operator_token(self, op: str, start: int) -> Token:
         mode = self.mode
@@ -531,15 +555,7 @@ class DTokenizer:
                     self.mode = TOP
         elif mode == DECL:
             self.declaration_operator(op)
-        kind = OPERATOR_CLASSES.get(op)
-        if kind is not None:
-            return self.make(kind, op, start)
-        name = self.names.get(op)
-        if name is None:
-            # An operator the grammar never uses (e.g. '...' outside a parameter list):
-            # give it a name no rule expects, so the parser reports it in D terms.
-            name = "UNEXPECTED"
-        return self.make(name, op, start)
+        return self.make(self.op_names.get(op, "UNEXPECTED"), op, start)
 
     def declaration_operator(self, op: str) -> None:
         """Tracks declaration structure for the typedef problem (see ``word_token``).
