@@ -223,8 +223,8 @@ def test_pid_target_uprobes_on_libc_with_p(tmp_path):
 
     worker = subprocess.Popen(
         [sys.executable, "-c",
-         "import os, sys\nsys.stdin.readline()\nfor _ in range(4321): os.getppid()\n"
-         "for _ in range(55): os.getpid()\nsys.stdin.readline()\n"],
+         ("import os, sys\nsys.stdin.readline()\nfor _ in range(4321): os.getppid()\n"
+          "for _ in range(55): os.getpid()\nsys.stdin.readline()\n")],
         stdin=subprocess.PIPE, text=True,
     )
     script = tmp_path / "pid.d"
@@ -299,7 +299,9 @@ def test_macro_arguments_are_substituted_typed():
     text = lowering.lower(program, macro_args=["-21", 'say "hi"\\']).text
     assert '@k["say \\"hi\\"\\\\"] = sum((-21));' in text
     assert 'printf("%d %s\\n", (-21) * 2, "say \\"hi\\"\\\\");' in text
-    problems = pytest.raises(Exception, lowering.lower, program, macro_args=["x"])
+    from dtscope.dscript.diagnostics import DiagnosticError
+
+    problems = pytest.raises(DiagnosticError, lowering.lower, program, macro_args=["x"])
     assert "$1 is 'x', not an integer (write $$1 for a string)" in str(problems.value)
     defaults = parse("#pragma D option defaultargs\nBEGIN { @k[$$2] = sum($1); }", "m.d")
     assert '@k[""] = sum(0);' in lowering.lower(defaults, macro_args=[]).text
@@ -314,6 +316,7 @@ def test_stack_frames_options_set_the_default_depths():
 
 def test_options_from_the_script_and_x():
     from dtscope.collectors.bpftrace import resolve_options
+
     from dtscope.errors import UsageError
 
     env, settings = resolve_options({"quiet": None, "strsize": "16", "aggrate": "1s", "bufsize": "64k"},
