@@ -39,6 +39,11 @@ What the assembler expects from the program (the contract with ``dscript/bpftrac
   ``printf`` line); we render those maps as text on the program output (``on_output``)
   and keep them out of the snapshot. (A bare ``print(@x)`` without the markers is taken
   as snapshot data, and a later print of the same map replaces it.)
+* Options: the script's ``#!``/``#pragma D option`` settings, then ``-x``
+  (``RunOptions.tracer_options``), go through :func:`resolve_options`: environment
+  variables for bpftrace (strsize, bufsize, map_keys_max), arguments of the lowering
+  (stackframes, ustackframes), nothing (quiet, defaultargs), or a UsageError naming the
+  option. Macro arguments are substituted into the program by the lowering.
 * ``negated``: the map holds ``-v`` (``max`` lowered to ``min(-v)``): we report ``-value``.
   ``value_offset``: an ``lquantize`` with ``lo < 0`` ran on ``v - lo``: we add it back to
   every bucket edge. (``dscript/bpftrace.py`` documents the same contract.)
