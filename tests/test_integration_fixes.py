@@ -82,6 +82,18 @@ def test_assembler_subtracts_the_previous_print_of_a_running_total():
     assert second == {("c", (1,)): 4, ("a", ()): 3}  # key 2 did not change: left out
 
 
+def test_a_map_at_bpftraces_key_limit_is_named_once():
+    maps = {"@c": lowering.MapInfo("@c", "c", "count", key_kinds=["int"], cumulative=True)}
+    assembler = SnapshotAssembler(maps, interval=1.0, on_output=lambda line: None)
+    assembler.map_keys_max = 2
+    errors = []
+    for data in ({"1": 1}, {"1": 2, "2": 1}, {"1": 3, "2": 1}):
+        assembler.feed(json.dumps({"type": "map", "data": {"@c": data}}))
+        errors.append(assembler.feed(json.dumps({"type": "printf", "data": "__dtscope_snapshot__\n"})).errors)
+    assert errors[0] == [] and errors[2] == []
+    assert errors[1] == ["@c reached 2 keys, bpftrace's limit: new keys are not counted (raise it with -x map_keys_max=N)"]
+
+
 @pytest.mark.tracing
 def test_interval_snapshots_add_up_to_exactly_n_every_time(dtscope_cli, tmp_path):
     """A dense stream of calls across several 250 ms boundaries: none lost, none counted twice.
