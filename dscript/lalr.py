@@ -60,62 +60,72 @@ class Driver:
     def parse(self, tokens: Iterable[Any], end_token: Callable[[Any], Any]) -> Any:
         table = self.table
         pass_memo = self.pass_memo
-        states = [self.start_state]
+        # The state stack is ``below + [top]``; keeping the top in a local saves a
+        # lookup on every step of the loop.
+        below: list[int] = []
+        top = self.start_state
         values: list[Any] = []
         token = None
         for token in tokens:
-            ttype = token.type
+            ttype = token[0]
             while True:
-                entry = table[states[-1]].get(ttype)
+                entry = table[top].get(ttype)
                 if entry is None:
-                    raise ParseError(token, self.expected(states[-1]))
+                    raise ParseError(token, self.expected(top))
                 kind = entry[0]
                 if kind == SHIFT:
-                    states.append(entry[1])
+                    below.append(top)
+                    top = entry[1]
                     values.append(token)
                     break
                 if kind == PASS:
                     # Chains of pass-through reductions (ident -> postfix -> unary ->
                     # ... -> assignment) depend only on these three things: jump to
                     # where the chain ends in one step.
-                    key = (states[-2], states[-1], ttype)
+                    key = (below[-1], top, ttype)
                     end = pass_memo.get(key)
                     if end is None:
-                        end = pass_memo[key] = self._pass_chain(states[-2], entry, ttype)
-                    states[-1] = end
+                        end = pass_memo[key] = self._pass_chain(below[-1], entry, ttype)
+                    top = end
                     continue
                 _, size, callback, origin = entry
                 if size:
                     children = values[-size:]
-                    del states[-size:]
                     del values[-size:]
+                    if size > 1:
+                        del below[1 - size :]
+                    top = below[-1]
                 else:
                     children = []
+                    below.append(top)
                 values.append(callback(children))
-                states.append(table[states[-1]][origin][1])
+                top = table[top][origin][1]
         end = end_token(token)
         while True:
-            entry = table[states[-1]].get("$END")
+            entry = table[top].get("$END")
             if entry is None:
-                raise ParseError(end, self.expected(states[-1]))
+                raise ParseError(end, self.expected(top))
             if entry[0] == SHIFT:  # pragma: no cover - $END is never shifted
                 raise ParseError(end, set())
             if entry[0] == PASS:
-                states[-1] = table[states[-2]][entry[1]][1]
-                if states[-1] == self.end_state:
+                top = table[below[-1]][entry[1]][1]
+                if top == self.end_state:
                     return values[-1]
                 continue
             _, size, callback, origin = entry
             if size:
                 children = values[-size:]
-                del states[-size:]
                 del values[-size:]
+                if size > 1:
+                    del below[1 - size :]
+                top = below[-1]
             else:
                 children = []
+                below.append(top)
             value = callback(children)
-            states.append(table[states[-1]][origin][1])
             values.append(value)
-            if states[-1] == self.end_state:
+            top = table[top][origin][1]
+            if top == self.end_state:
                 return value
 
     def expected(self, state: int) -> set[str]:
