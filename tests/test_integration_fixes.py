@@ -22,7 +22,7 @@ def child(tmp_path, body: str, name: str = "child.py") -> str:
     return f"{sys.executable} {script}"
 
 
-def run_jsonl(dtscope_cli, tmp_path, d_text: str, *args: str, name: str = "script.d"):
+def run_jsonl(dtscope_cli, tmp_path, d_text: str, *args: str, name: str = "script.d", statuses=None):
     script = tmp_path / name
     script.write_text(d_text)
     out = tmp_path / "out.jsonl"
@@ -31,6 +31,8 @@ def run_jsonl(dtscope_cli, tmp_path, d_text: str, *args: str, name: str = "scrip
     code, stdout, stderr = dtscope_cli("run", str(script), "-o", str(out), *args)
     assert code == 0, stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
+    if statuses is not None:
+        statuses.extend(r for r in records if r.get("type") == "status")
     return [r for r in records if r.get("type") != "status"], stdout, stderr
 
 
@@ -98,28 +100,35 @@ def test_a_map_at_bpftraces_key_limit_is_named_once():
 def test_interval_snapshots_add_up_to_exactly_n_every_time(dtscope_cli, tmp_path):
     """A dense stream of calls across several 250 ms boundaries: none lost, none counted twice.
 
-    (Printing then clearing each map lost the events that landed between the two: 0, 108
-    and 59 of these 600,000 in three runs.)
+    (Printing then clearing each map lost the events that landed between the two: 43,
+    228, 148 and 124 of these 600,000 in four runs.)
     """
     n = 600_000
-    # Paced to last at least 1.2 s (at least four intervals) however fast the machine is:
+    # Paced to last at least 2 s (eight intervals) however fast the machine is:
     # chunks of 500 calls, each waiting (without a syscall) for its slot.
     command = child(tmp_path, f"""
         start, chunks = time.monotonic(), {n // 500}
         for i in range(chunks):
-            while time.monotonic() - start < 1.2 * i / chunks:
+            while time.monotonic() - start < 2.0 * i / chunks:
                 pass
             for _ in range(500):
                 os.getppid()
+        print("took", time.monotonic() - start)
     """)
     d_text = (
         "syscall::getppid:entry /pid == $target/\n"
         "{ @calls = count(); @bypid[pid] = count(); @q = quantize(1); @mean = avg(2); }\n"
     )
     for _ in range(3):
-        rows, _, _ = run_jsonl(dtscope_cli, tmp_path, d_text, "-c", command, "--interval", "250ms")
-        per_interval = [r["value"] for r in rows if r["aggregation"] == "calls"]
-        assert sum(per_interval) == n and len(per_interval) >= 3, per_interval
+        statuses: list[dict] = []
+        rows, stdout, stderr = run_jsonl(
+            dtscope_cli, tmp_path, d_text, "-c", command, "--interval", "250ms", statuses=statuses)
+        per_interval = [(r["snapshot"], r["value"]) for r in rows if r["aggregation"] == "calls"]
+        assert sum(v for _, v in per_interval) == n, per_interval
+        # At least one boundary inside the workload. (Usually five or more; now and then
+        # bpftrace 0.17 hands its perf-buffer events over late, in a bunch, and several
+        # markers come with prints read at nearly the same moment.)
+        assert len(per_interval) >= 2 and len(statuses) >= 3, (per_interval, statuses, stdout, stderr)
         assert sum(r["value"] for r in rows if r["aggregation"] == "bypid") == n
         assert sum(b["count"] for r in rows if r["aggregation"] == "q" for b in r["buckets"]) == n
         # (an average read while a CPU is between updating its count and its total can be
