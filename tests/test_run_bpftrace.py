@@ -440,11 +440,12 @@ def d_script(tmp_path, text: str):
     return path
 
 
-def run_d_to_jsonl(dtscope_cli, tmp_path, text: str, *args: str):
+def run_d_to_jsonl(dtscope_cli, tmp_path, text: str, *args: str, allowed_stderr: str = ""):
     out = tmp_path / "out.jsonl"
     code, stdout, stderr = dtscope_cli("run", str(d_script(tmp_path, text)), "-o", str(out), *args)
     assert code == 0, stderr
-    assert stderr == ""  # no terminal: only errors would be printed
+    # no terminal: only errors would be printed (and health lines the caller allows)
+    assert [line for line in stderr.splitlines() if not (allowed_stderr and allowed_stderr in line)] == []
     records = [json.loads(line) for line in out.read_text().splitlines()]
     rows = [r for r in records if r.get("type") != "status"]
     return rows, [r for r in records if r.get("type") == "status"], stdout
@@ -551,6 +552,8 @@ def test_d_stack_aggregation_from_profile(dtscope_cli, tmp_path):
         dtscope_cli, tmp_path,
         "profile-499 /pid == $target/ { @s[ustack(3), stack(2), execname] = count(); @n = count(); }\n",
         "-c", command,
+        # now and then bpftrace cannot look a stack id up (reported as a drop, not an error)
+        allowed_stderr="stack lookup (data may be incomplete)",
     )
     stacks = [r for r in rows if r["aggregation"] == "s"]
     (samples,) = [r["value"] for r in rows if r["aggregation"] == "n"]
