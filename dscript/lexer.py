@@ -115,16 +115,23 @@ OPERATOR_CLASSES = {
     "++": "INCDEC", "--": "INCDEC",
 }
 
+# One pattern for every token inside clauses and declarations, the most frequent
+# first (the engine tries alternatives in order). A backquoted symbol that starts with
+# a module name (genunix`rootdir) is recognized after a word (see expression_token).
+OPERATOR_PATTERN = (
+    r"<<=|>>=|\.\.\.|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||\^\^|[-+*/%&|^]="
+    r"|[-+*/%<>=!~&|^?:;,.()\[\]{}]"
+)
 EXPRESSION_TOKEN = re.compile(
-    r"(?P<ksym>[A-Za-z_][A-Za-z0-9_.]*`[A-Za-z_][A-Za-z0-9_]*|`[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>" + OPERATOR_PATTERN + ")"
     r"|(?P<num>(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFlL]?|[0-9]+[eE][+-]?[0-9]+[fFlL]?"
     r"|0[xX][0-9a-fA-F]+[uUlL]*|[0-9]+[uUlL]*)"
     r'|(?P<str>"(?:[^"\\\n]|\\.)*")'
     r"|(?P<chr>'(?:[^'\\\n]|\\.)+')"
     r"|(?P<agg>@(?:[A-Za-z_][A-Za-z0-9_]*)?)"
     r"|(?P<macro>\$\$?(?:[0-9]+|[A-Za-z_][A-Za-z0-9_]*))"
-    r"|(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + ")",
+    r"|(?P<ksym>`[A-Za-z_][A-Za-z0-9_]*)",
     re.S,
 )
 TOKEN_KINDS = {"ksym": "KSYM", "agg": "AGG", "macro": "MACRO"}
@@ -255,7 +262,6 @@ class DTokenizer:
         self.depth = 0  # braces (body, declaration)
         self.parens = 0  # parentheses and brackets inside a predicate
         self.prev: str | None = None  # type of the previous token
-        self.prev_value: str | None = None
         # Declaration state for the typedef problem: once a type specifier has been seen
         # in a declaration, a typedef name is the declarator's name, not a type.
         self.seen_type = False
@@ -306,7 +312,6 @@ class DTokenizer:
             if self.run_length > self.longest_run:
                 self.longest_run = self.run_length
         self.prev = type_
-        self.prev_value = value
         self.before_last = self.last
         self.last = tok
         return tok
@@ -391,6 +396,11 @@ class DTokenizer:
             self.pos = n if end < 0 else end
         blank_start = BLANK_START
         expression_token = self.expression_token
+        match = EXPRESSION_TOKEN.match
+        reserved = RESERVED_WORDS
+        known_types = KNOWN_TYPE_NAMES
+        op_names = self.op_names
+        new_token = _new_token
         while True:
             pos = self.pos
             if pos >= n or text[pos] in blank_start:
@@ -401,11 +411,43 @@ class DTokenizer:
                     self.skip_blank()
                 if self.pos >= n:
                     return
-            if self.mode <= AFTER_SPEC:  # TOP or AFTER_SPEC
+            mode = self.mode
+            if mode <= AFTER_SPEC:  # TOP or AFTER_SPEC
                 tok = self.top_token()
                 if tok is not None:
                     yield tok
                     continue
+            elif mode == BODY:
+                # Fast path for the bulk of a program: plain identifiers and operators
+                # inside clause bodies, made here without the general machinery.
+                m = match(text, self.pos)
+                if m is not None:
+                    kind = m.lastgroup
+                    if kind == "word" or kind == "op":
+                        value = m.group(kind)
+                        if kind == "word" and text[m.end() : m.end() + 1] in ("`", "."):
+                            type_ = None  # maybe a kernel symbol: the general path decides
+                        elif kind == "word":
+                            type_ = "IDENT" if (
+                                self.prev in ("ARROW", "DOT")
+                                or (value not in reserved and value[-2:] != "_t" and value not in self.typedefs
+                                    and value not in known_types)
+                            ) else None
+                        else:
+                            type_ = op_names.get(value) if value not in ("{", "}", ";") else None
+                        if type_ is not None:
+                            start = self.pos
+                            end = self.pos = m.end()
+                            line, line_start = self.line, self.line_start
+                            tok = new_token(Token, (type_, value, start, line, start - line_start + 1, line, end - line_start + 1))
+                            self.run_length += 1
+                            if self.run_length > self.longest_run:
+                                self.longest_run = self.run_length
+                            self.prev = type_
+                            self.before_last = self.last
+                            self.last = tok
+                            yield tok
+                            continue
             yield expression_token()
 
     def top_token(self) -> Token | None:
@@ -476,7 +518,12 @@ class DTokenizer:
             return self.bad_token(start)
         kind = m.lastgroup
         value = m.group(kind)
-        self.pos = end = m.end()
+        end = m.end()
+        if kind == "word" and end < len(text) and text[end] in "`.":
+            ksym = KSYM.match(text, start)  # genunix`rootdir, or mod.name`sym
+            if ksym is not None:
+                kind, value, end = "ksym", ksym.group(0), ksym.end()
+        self.pos = end
         if kind == "op":
             return self.operator_token(value, start)
         if kind == "word":
