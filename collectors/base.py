@@ -8,8 +8,8 @@ A backend finds its binary, turns a checked D program into what its tracer runs
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from dtscope.errors import UserError
 

@@ -17,8 +17,9 @@ import datetime as _dt
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 HISTOGRAM_FUNCTIONS = ("quantize", "lquantize", "llquantize")
 SCALAR_FUNCTIONS = ("count", "sum", "avg", "min", "max", "stddev")
@@ -78,7 +79,7 @@ class Snapshot:
             out.setdefault(row.aggregation, []).append(row)
         return out
 
-    def frames(self) -> dict[str, "Any"]:
+    def frames(self) -> dict[str, Any]:
         """One tidy pandas frame per aggregation: key columns, ``value``, ``buckets``."""
         import pandas as pd
 
@@ -114,8 +115,8 @@ def key_column_names(key_names: list[str], width: int) -> list[str]:
 
 def iso_time(t: _dt.datetime) -> str:
     if t.tzinfo is None:
-        t = t.replace(tzinfo=_dt.timezone.utc)
-    return t.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_time(text: str) -> _dt.datetime:
@@ -216,7 +217,7 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[Snapshot]:
 # --------------------------------------------------------------------------- atomic output
 
 
-def atomic_write(path: str, write: "Any", mode: str = "w") -> None:
+def atomic_write(path: str, write: Any, mode: str = "w") -> None:
     """Write ``path`` so that it appears complete or not at all.
 
     ``write(fh)`` fills a temporary file in the same directory, which is fsynced and

@@ -7,7 +7,7 @@ returns diagnostics, :func:`to_d` prints canonical D, and the targets lower it.
 from .ast import Program
 from .diagnostics import Diagnostic, DiagnosticError
 
-__all__ = ["Program", "Diagnostic", "DiagnosticError", "parse", "parse_file", "check", "to_d"]
+__all__ = ["Diagnostic", "DiagnosticError", "Program", "check", "parse", "parse_file", "to_d"]
 
 
 def __getattr__(name):  # keep `import dtscope.dscript` cheap: lark loads on first parse

@@ -12,9 +12,9 @@ declarations; a clause has *probe descriptions*, an optional *predicate* and a b
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, NamedTuple, Union
-
+from typing import Any, NamedTuple
 
 # --------------------------------------------------------------------------- positions
 
@@ -46,7 +46,7 @@ def _span_field() -> Any:
 class Node:
     span: Span | None = _span_field()
 
-    def children(self) -> Iterator["Node"]:
+    def children(self) -> Iterator[Node]:
         cls = type(self)
         names = _CHILD_FIELDS.get(cls)
         if names is None:
@@ -63,7 +63,7 @@ class Node:
                     if isinstance(item, Node):
                         yield item
 
-    def walk(self) -> Iterator["Node"]:
+    def walk(self) -> Iterator[Node]:
         """This node and every node below it, depth first, in source order."""
         stack: list[Node] = [self]
         while stack:
@@ -83,13 +83,13 @@ class StructSpec(Node):
 
     kind: str  # "struct" | "union"
     tag: str | None
-    members: list["Decl"] | None = None
+    members: list[Decl] | None = None
 
 
 @dataclass
 class Enumerator(Node):
     name: str
-    value: "Expr | None" = None
+    value: Expr | None = None
 
 
 @dataclass
@@ -106,7 +106,7 @@ class TypeSpec(Node):
     "struct file" written as a StructSpec) and ``qualifiers`` holds const/volatile.
     """
 
-    name: Union[str, StructSpec, EnumSpec]
+    name: str | StructSpec | EnumSpec
     qualifiers: list[str] = field(default_factory=list)
 
 
@@ -118,15 +118,15 @@ class ArrayDim(Node):
     (``int a[string, int]``) or parameter declarations of an inline (``[int e]``).
     """
 
-    size: "Expr | None" = None
-    keys: list["TypeName | Param"] | None = None
+    size: Expr | None = None
+    keys: list[TypeName | Param] | None = None
 
 
 @dataclass
 class Param(Node):
     """A parameter in a provider probe, inline array or function declarator."""
 
-    type: "TypeName"
+    type: TypeName
     name: str | None = None
 
 
@@ -141,9 +141,9 @@ class Declarator(Node):
     pointers: int = 0
     arrays: list[ArrayDim] = field(default_factory=list)
     params: list[Param] | None = None
-    bits: "Expr | None" = None
-    init: "Expr | None" = None
-    inner: "Declarator | None" = None
+    bits: Expr | None = None
+    init: Expr | None = None
+    inner: Declarator | None = None
 
 
 @dataclass
@@ -327,7 +327,7 @@ class Cast(Expr):
 class SizeOf(Expr):
     """``sizeof(type)`` or ``sizeof expr``."""
 
-    operand: Union[TypeName, Expr]
+    operand: TypeName | Expr
 
 
 @dataclass

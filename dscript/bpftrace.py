@@ -350,25 +350,11 @@ def _d_text(node: A.Node) -> str:
 
 
 def _bt_string(value: str) -> str:
-    """A bpftrace string literal (quotes included) holding exactly ``value``."""
-    out = []
-    for ch in value:
-        code = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\{code:03o}")
-        elif code > 0x7F:
-            out.extend(f"\\{b:03o}" for b in ch.encode("utf-8"))
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    """A bpftrace string literal (quotes included) holding exactly ``value``.
+
+    bpftrace reads the same escapes as D, so D's spelling serves both.
+    """
+    return '"' + A.encode_string(value) + '"'
 
 
 def _int_literal(node: A.Expr | None) -> int | None:

@@ -33,12 +33,12 @@ BUILTIN_VARIABLES: dict[str, str] = {
 
 # Inline arrays and functions the D libraries define (tcp.d, ip.d, io.d, sched.d...).
 LIBRARY_INLINES = frozenset(
-    "tcp_state_string ipv4_protostr ipv6_protostr".split()
+    ["tcp_state_string", "ipv4_protostr", "ipv6_protostr"]
 )
 
 # $target and friends ($1..$9 and $$1.. are positional and always allowed).
 MACRO_VARIABLES = frozenset(
-    "target pid ppid pgid sid uid gid euid egid projid taskid".split()
+    ["target", "pid", "ppid", "pgid", "sid", "uid", "gid", "euid", "egid", "projid", "taskid"]
 )
 
 # ---------------------------------------------------------------- functions
@@ -108,7 +108,7 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in _FUNCTIONS}
 AGGREGATING_FUNCTIONS = frozenset(f.name for f in _FUNCTIONS if f.kind == "aggregating")
 DESTRUCTIVE_ACTIONS = frozenset(f.name for f in _FUNCTIONS if f.destructive)
 # Actions whose first argument names an aggregation.
-AGGREGATION_ACTIONS = frozenset("printa clear trunc normalize denormalize setopt".split())
+AGGREGATION_ACTIONS = frozenset(["printa", "clear", "trunc", "normalize", "denormalize", "setopt"])
 
 # ---------------------------------------------------------------- probe-name units
 

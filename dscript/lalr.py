@@ -9,7 +9,9 @@ reduction), which roughly halves parse time. The engine stays swappable behind
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+import itertools
+from collections.abc import Iterable
+from typing import Any
 
 SHIFT = 0
 REDUCE = 1
@@ -57,16 +59,17 @@ class Driver:
             if entry is None or entry[0] != PASS:
                 return state
 
-    def parse(self, tokens: Iterable[Any], end_token: Callable[[Any], Any]) -> Any:
+    def parse(self, tokens: Iterable[Any], end_token: Any) -> Any:
+        """Parse ``tokens`` followed by ``end_token`` (type ``$END``); the value of ``start``."""
         table = self.table
         pass_memo = self.pass_memo
+        end_state = self.end_state
         # The state stack is ``below + [top]``; keeping the top in a local saves a
         # lookup on every step of the loop.
         below: list[int] = []
         top = self.start_state
         values: list[Any] = []
-        token = None
-        for token in tokens:
+        for token in itertools.chain(tokens, (end_token,)):
             ttype = token[0]
             while True:
                 entry = table[top].get(ttype)
@@ -87,46 +90,22 @@ class Driver:
                     if end is None:
                         end = pass_memo[key] = self._pass_chain(below[-1], entry, ttype)
                     top = end
-                    continue
-                _, size, callback, origin = entry
-                if size:
-                    children = values[-size:]
-                    del values[-size:]
-                    if size > 1:
-                        del below[1 - size :]
-                    top = below[-1]
                 else:
-                    children = []
-                    below.append(top)
-                values.append(callback(children))
-                top = table[top][origin][1]
-        end = end_token(token)
-        while True:
-            entry = table[top].get("$END")
-            if entry is None:
-                raise ParseError(end, self.expected(top))
-            if entry[0] == SHIFT:  # pragma: no cover - $END is never shifted
-                raise ParseError(end, set())
-            if entry[0] == PASS:
-                top = table[below[-1]][entry[1]][1]
-                if top == self.end_state:
+                    _, size, callback, origin = entry
+                    if size:
+                        children = values[-size:]
+                        del values[-size:]
+                        if size > 1:
+                            del below[1 - size :]
+                        top = below[-1]
+                    else:
+                        children = []
+                        below.append(top)
+                    values.append(callback(children))
+                    top = table[top][origin][1]
+                if top == end_state:
                     return values[-1]
-                continue
-            _, size, callback, origin = entry
-            if size:
-                children = values[-size:]
-                del values[-size:]
-                if size > 1:
-                    del below[1 - size :]
-                top = below[-1]
-            else:
-                children = []
-                below.append(top)
-            value = callback(children)
-            values.append(value)
-            top = table[top][origin][1]
-            if top == self.end_state:
-                return value
+        raise ParseError(end_token, set())  # pragma: no cover - $END always ends the parse
 
     def expected(self, state: int) -> set[str]:
         return {symbol for symbol in self.table[state] if symbol.isupper() or symbol == "$END"}

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import NamedTuple
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lark.lexer import Lexer
 
@@ -52,12 +52,12 @@ _new_token = tuple.__new__
 # ---------------------------------------------------------------- vocabulary
 
 BASIC_TYPES = frozenset(
-    "void char short int long float double signed unsigned string _Bool".split()
+    ["void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "string", "_Bool"]
 )
-STORAGE_WORDS = frozenset("typedef extern static register auto".split())
-QUALIFIERS = frozenset("const volatile restrict".split())
+STORAGE_WORDS = frozenset(["typedef", "extern", "static", "register", "auto"])
+QUALIFIERS = frozenset(["const", "volatile", "restrict"])
 # Words that are keywords everywhere; their token type is their own text in the grammar.
-KEYWORDS = frozenset("if else sizeof stringof offsetof xlate inline translator provider enum self this".split())
+KEYWORDS = frozenset(["if", "else", "sizeof", "stringof", "offsetof", "xlate", "inline", "translator", "provider", "enum", "self", "this"])
 
 # Every word with a meaning of its own -> its token type ("KEYWORD": the grammar's own
 # literal, e.g. "if" -> IF; "probe" is one only inside a provider definition).
@@ -73,11 +73,7 @@ RESERVED_WORDS: dict[str, str] = {
 # Type names every D program knows without declaring them (C99 fixed-width types and
 # the common DTrace/illumos typedefs that do not end in _t).
 KNOWN_TYPE_NAMES = frozenset(
-    """
-    int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t intptr_t uintptr_t
-    size_t ssize_t off_t pid_t uid_t gid_t id_t dev_t ino_t mode_t time_t hrtime_t
-    caddr_t uchar_t ushort_t uint_t ulong_t longlong_t u_longlong_t boolean_t
-    """.split()
+    ["int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "intptr_t", "uintptr_t", "size_t", "ssize_t", "off_t", "pid_t", "uid_t", "gid_t", "id_t", "dev_t", "ino_t", "mode_t", "time_t", "hrtime_t", "caddr_t", "uchar_t", "ushort_t", "uint_t", "ulong_t", "longlong_t", "u_longlong_t", "boolean_t"]
 )
 
 PSPEC_START = re.compile(r"[-$:A-Za-z_.?*\\\[\]!]")
@@ -89,11 +85,11 @@ NUMBER = re.compile(
     r"|(?P<int>0[xX][0-9a-fA-F]+[uUlL]*|[0-9]+[uUlL]*)"
 )
 NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]")
-STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"', re.S)
-CHAR = re.compile(r"'((?:[^'\\\n]|\\.)+)'", re.S)
+STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"', re.DOTALL)
+CHAR = re.compile(r"'((?:[^'\\\n]|\\.)+)'", re.DOTALL)
 SPACE = re.compile(r"[ \t\r\f\v]+")
 BLANK_START = frozenset(" \t\r\f\v\n/\\#")
-BLANK = re.compile(r"(?:[ \t\r\f\v\n]+|/\*.*?\*/|//[^\n]*|\\\n)+", re.S)
+BLANK = re.compile(r"(?:[ \t\r\f\v\n]+|/\*.*?\*/|//[^\n]*|\\\n)+", re.DOTALL)
 LINE_MARKER = re.compile(r'#\s*(?:line\s+)?(\d+)(?:\s+"((?:[^"\\]|\\.)*)")?[^\n]*')
 KSYM = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)?`([A-Za-z_][A-Za-z0-9_]*)")
 MACRO = re.compile(r"(\$\$?)([0-9]+|[A-Za-z_][A-Za-z0-9_]*)")
@@ -101,14 +97,13 @@ AGG = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)?")
 
 # Longest first.
 OPERATORS = sorted(
-    """<<= >>= ... -> ++ -- << >> <= >= == != && || ^^ += -= *= /= %= &= |= ^=
-    + - * / % < > = ! ~ & | ^ ? : ; , . ( ) [ ] { }""".split(),
+    ["<<=", ">>=", "...", "->", "++", "--", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "^^", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "+", "-", "*", "/", "%", "<", ">", "=", "!", "~", "&", "|", "^", "?", ":", ";", ",", ".", "(", ")", "[", "]", "{", "}"],
     key=len,
     reverse=True,
 )
 OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
 OPERATOR_CLASSES = {
-    **{op: "ASSIGN_OP" for op in "+= -= *= /= %= &= |= ^= <<= >>=".split()},
+    **{op: "ASSIGN_OP" for op in ["+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="]},
     "==": "EQ_OP", "!=": "EQ_OP",
     "<=": "REL_OP", ">=": "REL_OP",
     "<<": "SHIFT_OP", ">>": "SHIFT_OP",
@@ -132,7 +127,7 @@ EXPRESSION_TOKEN = re.compile(
     r"|(?P<agg>@(?:[A-Za-z_][A-Za-z0-9_]*)?)"
     r"|(?P<macro>\$\$?(?:[0-9]+|[A-Za-z_][A-Za-z0-9_]*))"
     r"|(?P<ksym>`[A-Za-z_][A-Za-z0-9_]*)",
-    re.S,
+    re.DOTALL,
 )
 TOKEN_KINDS = {"ksym": "KSYM", "agg": "AGG", "macro": "MACRO"}
 
@@ -303,14 +298,12 @@ class DTokenizer:
             self.run_length = 0
             if value == "{":
                 self.brace_depth += 1
-                if self.brace_depth > self.deepest_braces:
-                    self.deepest_braces = self.brace_depth
+                self.deepest_braces = max(self.deepest_braces, self.brace_depth)
             elif value == "}":
                 self.brace_depth -= 1
         else:
             self.run_length += 1
-            if self.run_length > self.longest_run:
-                self.longest_run = self.run_length
+            self.longest_run = max(self.longest_run, self.run_length)
         self.prev = type_
         self.before_last = self.last
         self.last = tok
@@ -441,8 +434,7 @@ class DTokenizer:
                             line, line_start = self.line, self.line_start
                             tok = new_token(Token, (type_, value, start, line, start - line_start + 1, line, end - line_start + 1))
                             self.run_length += 1
-                            if self.run_length > self.longest_run:
-                                self.longest_run = self.run_length
+                            self.longest_run = max(self.longest_run, self.run_length)
                             self.prev = type_
                             self.before_last = self.last
                             self.last = tok

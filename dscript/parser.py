@@ -12,12 +12,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import threading
-import os
 import re
 import shlex
 import sys
-from typing import Iterable
+import threading
+from collections.abc import Iterable
 
 from lark import Lark, Transformer
 
@@ -139,7 +138,7 @@ def parse_file(
 
 # The first #! line, at the start or after the leading comments (the guide's demos put a
 # license comment first).
-INTERPRETER_LINE = re.compile(r"\A(?:\s|/\*.*?\*/|//[^\n]*)*^#!([^\n]*)", re.S | re.M)
+INTERPRETER_LINE = re.compile(r"\A(?:\s|/\*.*?\*/|//[^\n]*)*^#!([^\n]*)", re.DOTALL | re.MULTILINE)
 _SHORT_WITH_VALUE = set("bcIUpPnmfiXDxo")  # dtrace(1M) options that take an argument
 
 
@@ -210,11 +209,10 @@ def _parse_text(text: str, linemap: LineMap, sources: dict[str, str]) -> A.Progr
     tokenizer = DTokenizer(text, _literal_names())
     CURRENT.tokenizer = tokenizer  # error messages ask which state the lexer was in
 
-    def end_token(last: Token | None) -> Token:
-        body = text.rstrip()
-        line = body.count("\n") + 1
-        col = len(body.rsplit("\n", 1)[-1]) + 1
-        return Token("$END", "", len(text), line, col, line, col)
+    body = text.rstrip()
+    end_line = body.count("\n") + 1
+    end_col = len(body.rsplit("\n", 1)[-1]) + 1
+    end_token = Token("$END", "", len(text), end_line, end_col, end_line, end_col)
 
     with _BUILDER_LOCK, _no_gc():
         _BUILDER.linemap = linemap

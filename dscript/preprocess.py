@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ply import cpp as ply_cpp
 from ply import lex
@@ -22,8 +22,8 @@ from .lexer import LineMap
 # A #pragma becomes this identifier followed by a string literal, which cpp leaves
 # alone; the output turns it back into the pragma line.
 PRAGMA_MARK = "__dtscope_pragma__"
-PRAGMA_LINE = re.compile(r"^[ \t]*#[ \t]*pragma\b(.*)$", re.M)
-DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(\w+)", re.M)
+PRAGMA_LINE = re.compile(r"^[ \t]*#[ \t]*pragma\b(.*)$", re.MULTILINE)
+DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(\w+)", re.MULTILINE)
 KNOWN_DIRECTIVES = {"define", "undef", "include", "if", "ifdef", "ifndef", "elif", "else", "endif", "pragma", "error", "line"}
 
 
@@ -38,7 +38,7 @@ class _Preprocessor(ply_cpp.Preprocessor):
             self.add_path(directory)
         self.sources: dict[str, str] = {}
 
-    def error(self, file, line, msg):  # noqa: D401 - ply's hook
+    def error(self, file, line, msg):
         self.problems.append(Diagnostic("D_PREPROC", str(msg), A.Span(file or self.main_file, line or 1, 1)))
 
     def include(self, tokens):

@@ -9,8 +9,9 @@ script goes through here, so they all accept the same things.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from dtscope.errors import UsageError, UserError
 
@@ -144,6 +145,6 @@ def _load_probe(name: str, defines: dict[str, str]) -> LoadedScript:
             probe = None
     if probe is None:
         raise UsageError(f"{name}: no such file or probe (see `dtscope probes` for the probe library)")
-    path = probe if isinstance(probe, str) else getattr(probe, "path")
+    path = probe if isinstance(probe, str) else probe.path
     script = _load_python(str(path), defines, kind="probe", name=name)
     return script

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from dtscope.dscript.checks import check
 from dtscope.dscript.diagnostics import DiagnosticError
 from dtscope.dscript.parser import parse, parse_file

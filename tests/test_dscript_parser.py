@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dtscope.dscript import ast as A
 from dtscope.dscript.checks import check, destructive_actions
 from dtscope.dscript.diagnostics import DiagnosticError

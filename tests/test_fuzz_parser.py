@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from dtscope.dscript.checks import check
 from dtscope.dscript.diagnostics import DiagnosticError
 from dtscope.dscript.parser import parse
 from dtscope.dscript.printer import to_d
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 CORPUS = [p.read_text() for p in sorted((Path(__file__).parent / "corpus").glob("*/*.d"))]
 D_PIECES = [
