@@ -38,6 +38,16 @@ _LEAF_TYPES = frozenset(
 )
 
 
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class that can hold nodes (not names, operators, spans)."""
+    names = _CHILD_FIELDS.get(cls)
+    if names is None:
+        names = _CHILD_FIELDS[cls] = tuple(
+            f.name for f in dataclasses.fields(cls) if str(f.type) not in _LEAF_TYPES and f.name != "span"
+        )
+    return names
+
+
 def _span_field() -> Any:
     return field(default=None, compare=False, repr=False, kw_only=True)
 
@@ -47,14 +57,7 @@ class Node:
     span: Span | None = _span_field()
 
     def children(self) -> Iterator[Node]:
-        cls = type(self)
-        names = _CHILD_FIELDS.get(cls)
-        if names is None:
-            # Only fields that can hold nodes: not names, operators, spellings or spans.
-            names = _CHILD_FIELDS[cls] = tuple(
-                f.name for f in dataclasses.fields(cls) if str(f.type) not in _LEAF_TYPES and f.name != "span"
-            )
-        for name in names:
+        for name in _child_fields(self.__class__):
             value = getattr(self, name)
             if isinstance(value, Node):
                 yield value
@@ -612,18 +615,35 @@ class Visitor:
     """Calls ``visit_<ClassName>(node)`` when defined, else visits the children."""
 
     def visit(self, node: Node) -> Any:
-        cls = type(node)
-        cache = self.__dict__.setdefault("_visit_methods", {})
-        method = cache.get(cls, False)
-        if method is False:
-            method = cache[cls] = getattr(self, "visit_" + cls.__name__, None)
+        cls = node.__class__
+        try:
+            method = self._visit_methods[cls]
+        except (AttributeError, KeyError):
+            method = self._dispatch(cls)
         if method is not None:
             return method(node)
-        return self.generic_visit(node)
+        return None
+
+    def _dispatch(self, cls: type) -> Any:
+        """The method for nodes of ``cls``; None when there is nothing to do (a leaf)."""
+        if "_visit_methods" not in self.__dict__:
+            self._visit_methods: dict[type, Any] = {}
+        method = getattr(self, "visit_" + cls.__name__, None)
+        if method is None and _child_fields(cls):
+            method = self.generic_visit
+        self._visit_methods[cls] = method
+        return method
 
     def generic_visit(self, node: Node) -> None:
-        for child in node.children():
-            self.visit(child)
+        visit = self.visit
+        for name in _child_fields(node.__class__):
+            value = getattr(node, name)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, Node):
+                        visit(item)
+            elif isinstance(value, Node):
+                visit(value)
 
 
 class Transformer:

@@ -348,6 +348,9 @@ def _leaves(children) -> list:
     return [c for c in children if not (isinstance(c, Token) and c.type in ("SEMICOLON",))]
 
 
+_new_span = tuple.__new__  # Span(...) without running Python code: spans are made by the thousand
+
+
 class TreeBuilder(Transformer):
     """Builds :mod:`dscript.ast` nodes while the parser reduces (no parse tree is kept).
 
@@ -364,7 +367,7 @@ class TreeBuilder(Transformer):
     def tspan(self, tok: Token) -> A.Span:
         linemap = self.linemap
         if not linemap.marks:
-            return A.Span(linemap.filename, tok.line, tok.column, tok.line, tok.end_column)
+            return _new_span(A.Span, (linemap.filename, tok.line, tok.column, tok.line, tok.end_column))
         file, line = linemap.locate(tok.line)
         end_col = tok.end_column if tok.end_line == tok.line else tok.column + len(tok.value)
         return A.Span(file, line, tok.column, line, end_col)
@@ -403,7 +406,7 @@ class TreeBuilder(Transformer):
         """The span from the start of ``first`` to the end of ``last``."""
         if first is None or last is None or last.file != first.file:
             return first or last
-        return A.Span(first.file, first.line, first.col, last.end_line, last.end_col)
+        return _new_span(A.Span, (first.file, first.line, first.col, last.end_line, last.end_col))
 
     def fail(self, message: str, span: A.Span | None, code: str = "D_SYNTAX"):
         raise DiagnosticError([Diagnostic(code, message, span)])
