@@ -67,6 +67,7 @@ import socket as _socket
 from dataclasses import dataclass, field
 
 from . import ast as A
+from .builtins import TIME_UNITS_NS
 from . import bpftrace_tables as T
 from . import tracepoints as TP
 from .diagnostics import DiagnosticError
@@ -325,22 +326,6 @@ _PRINTF_SPEC = re.compile(
 _RATE_PROBE = re.compile(r"^(?P<kind>tick|profile)-(?P<n>\d+)(?P<unit>[a-z]*)$")
 _PID_PROVIDER = re.compile(r"^pid(?P<pid>\d+|\$target)?$")
 _USDT_PROVIDER = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<pid>\d+|\$target)?$")
-_TIME_UNITS_NS = {
-    "ns": 1,
-    "nsec": 1,
-    "us": 1_000,
-    "usec": 1_000,
-    "ms": 1_000_000,
-    "msec": 1_000_000,
-    "s": 1_000_000_000,
-    "sec": 1_000_000_000,
-    "m": 60_000_000_000,
-    "min": 60_000_000_000,
-    "h": 3_600_000_000_000,
-    "hour": 3_600_000_000_000,
-    "d": 86_400_000_000_000,
-    "day": 86_400_000_000_000,
-}
 
 
 def _d_text(node: A.Node) -> str:
@@ -786,8 +771,8 @@ class BpftraceGenerator(Generator):
             return []
         if unit == "hz":
             spec = f"{bt_kind}:hz:{n}"
-        elif unit in _TIME_UNITS_NS:
-            ns = n * _TIME_UNITS_NS[unit]
+        elif unit in TIME_UNITS_NS:
+            ns = n * TIME_UNITS_NS[unit]
             if ns % 1_000_000_000 == 0:
                 spec = f"{bt_kind}:s:{ns // 1_000_000_000}"
             elif ns % 1_000_000 == 0:
@@ -1138,15 +1123,6 @@ class BpftraceGenerator(Generator):
         # bpftrace 0.17 has no bare blocks; D's block only groups.
         return "\n".join(s for s in (self.stmt(x, depth) for x in node.body) if s)
 
-    def stmt_If(self, node: A.If, depth: int) -> str:
-        pad = self.indent * depth
-        text = f"{pad}if ({self.expr(node.cond)}) " + self.body(node.then, depth).lstrip()
-        if node.other is not None:
-            if len(node.other) == 1 and isinstance(node.other[0], A.If):
-                text += " else " + self.stmt_If(node.other[0], depth).lstrip()
-            else:
-                text += " else " + self.body(node.other, depth).lstrip()
-        return text
 
     def stmt_ExprStmt(self, node: A.ExprStmt, depth: int) -> str:
         pad = self.indent * depth

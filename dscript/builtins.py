@@ -112,12 +112,13 @@ AGGREGATION_ACTIONS = frozenset(["printa", "clear", "trunc", "normalize", "denor
 
 # ---------------------------------------------------------------- probe-name units
 
-TIME_UNITS = {
+# D's time units (tick-1sec, profile-10ms...) in nanoseconds; "hz" is a rate, not a time.
+TIME_UNITS_NS: dict[str, int] = {
     "ns": 1, "nsec": 1, "us": 1_000, "usec": 1_000, "ms": 1_000_000, "msec": 1_000_000,
     "s": 1_000_000_000, "sec": 1_000_000_000, "m": 60_000_000_000, "min": 60_000_000_000,
     "h": 3_600_000_000_000, "hour": 3_600_000_000_000, "d": 86_400_000_000_000, "day": 86_400_000_000_000,
-    "hz": 0,
 }
+RATE_UNITS = frozenset(TIME_UNITS_NS) | {"hz"}
 
 # ---------------------------------------------------------------- library constants
 

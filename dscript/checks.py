@@ -32,7 +32,7 @@ from .builtins import (
     LIBRARY_CONSTANTS,
     LIBRARY_INLINES,
     MACRO_VARIABLES,
-    TIME_UNITS,
+    RATE_UNITS,
 )
 from .diagnostics import Diagnostic
 
@@ -144,11 +144,11 @@ class Checker(A.Visitor):
         provider, _, _, name = probe.fields
         if provider in ("tick", "profile") or (not provider and RATE_PROBE.match(name)):
             match = RATE_PROBE.match(name)
-            if match and match.group(3) and match.group(3) not in TIME_UNITS:
+            if match and match.group(3) and match.group(3) not in RATE_UNITS:
                 self.error(
                     "D_PDESC_INVAL",
                     f"invalid rate unit '{match.group(3)}' in probe '{probe.text}' "
-                    f"(use one of: {', '.join(sorted(TIME_UNITS))})",
+                    f"(use one of: {', '.join(sorted(RATE_UNITS))})",
                     probe,
                 )
 

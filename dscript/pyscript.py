@@ -26,7 +26,7 @@ from dtscope.errors import UsageError, UserError
 
 from . import api
 from . import ast as A
-from .builtins import BUILTIN_VARIABLES, LIBRARY_CONSTANTS
+from .builtins import BUILTIN_VARIABLES, LIBRARY_CONSTANTS, TIME_UNITS_NS
 from .diagnostics import Diagnostic, DiagnosticError
 
 API_MODULE = "dtscope.dscript.api"
@@ -49,24 +49,8 @@ PROBE_DESC_RE = re.compile(rf"{PROBE_FIELD}(?::{PROBE_FIELD}){{0,3}}")
 OPTION_VALUE_RE = re.compile(r"[A-Za-z0-9_.]+")
 INT_RE = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|[0-9]+)")
 DURATION_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([a-zµ]*)")
-DURATION_UNITS = {
-    "": 1,
-    "ns": 1,
-    "nsec": 1,
-    "us": 1_000,
-    "usec": 1_000,
-    "µs": 1_000,
-    "ms": 1_000_000,
-    "msec": 1_000_000,
-    "s": 1_000_000_000,
-    "sec": 1_000_000_000,
-    "m": 60_000_000_000,
-    "min": 60_000_000_000,
-    "h": 3_600_000_000_000,
-    "hour": 3_600_000_000_000,
-    "d": 86_400_000_000_000,
-    "day": 86_400_000_000_000,
-}
+# Durations take D's time units, plus "µs" and a bare number (nanoseconds).
+DURATION_UNITS = {"": 1, **TIME_UNITS_NS, "µs": 1_000}
 # The C type names a cast may use: optional struct/union/enum, words, then stars.
 CAST_TYPE_RE = re.compile(
     r"\s*(?:(struct|union|enum)\s+)?([A-Za-z_][A-Za-z0-9_]*(?:\s+[A-Za-z_][A-Za-z0-9_]*)*)\s*(\**)\s*"
