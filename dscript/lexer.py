@@ -84,6 +84,7 @@ NUMBER = re.compile(
     r"(?P<float>(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFlL]?|[0-9]+[eE][+-]?[0-9]+[fFlL]?)"
     r"|(?P<int>0[xX][0-9a-fA-F]+[uUlL]*|[0-9]+[uUlL]*)"
 )
+NUMBER_TAIL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
 NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]")
 STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"', re.DOTALL)
 CHAR = re.compile(r"'((?:[^'\\\n]|\\.)+)'", re.DOTALL)
@@ -394,6 +395,7 @@ class DTokenizer:
         known_types = KNOWN_TYPE_NAMES
         op_names = self.op_names
         new_token = _new_token
+        number_tail = NUMBER_TAIL_CHARS
         while True:
             pos = self.pos
             if pos >= n or text[pos] in blank_start:
@@ -410,36 +412,53 @@ class DTokenizer:
                 if tok is not None:
                     yield tok
                     continue
-            elif mode == BODY:
-                # Fast path for the bulk of a program: plain identifiers and operators
-                # inside clause bodies, made here without the general machinery.
+            elif mode == BODY or mode == PRED:
+                # Fast path for the bulk of a program: identifiers, operators and integers
+                # inside clause bodies and predicates, made here without the general
+                # machinery. Anything with a side effect on the lexer's state (braces, a
+                # '/' or a bracket in a predicate, type names, keywords) takes the general path.
                 m = match(text, self.pos)
                 if m is not None:
                     kind = m.lastgroup
-                    if kind == "word" or kind == "op":
+                    type_ = None
+                    if kind == "word":
                         value = m.group(kind)
-                        if kind == "word" and text[m.end() : m.end() + 1] in ("`", "."):
-                            type_ = None  # maybe a kernel symbol: the general path decides
-                        elif kind == "word":
-                            type_ = "IDENT" if (
-                                self.prev in ("ARROW", "DOT")
-                                or (value not in reserved and value[-2:] != "_t" and value not in self.typedefs
-                                    and value not in known_types)
-                            ) else None
+                        if text[m.end() : m.end() + 1] in ("`", "."):
+                            pass  # maybe a kernel symbol: the general path decides
+                        elif self.prev in ("ARROW", "DOT") or (
+                            value not in reserved and value[-2:] != "_t" and value not in self.typedefs
+                            and value not in known_types
+                        ):
+                            type_ = "IDENT"
+                        elif value == "self" or value == "this":
+                            type_ = "SELF" if value == "self" else "THIS"
+                    elif kind == "op":
+                        value = m.group(kind)
+                        if mode == BODY:
+                            if value not in ("{", "}"):
+                                type_ = op_names.get(value)
+                        elif value not in ("/", "(", ")", "[", "]"):
+                            type_ = op_names.get(value)
+                    elif kind == "num":
+                        value = m.group(kind)
+                        if value.isdigit() and text[m.end() : m.end() + 1] not in number_tail:
+                            type_ = "INT"
+                    if type_ is not None:
+                        start = self.pos
+                        end = self.pos = m.end()
+                        line, line_start = self.line, self.line_start
+                        tok = new_token(Token, (type_, value, start, line, start - line_start + 1, line, end - line_start + 1))
+                        if type_ == "SEMICOLON":
+                            self.run_length = 0
                         else:
-                            type_ = op_names.get(value) if value not in ("{", "}", ";") else None
-                        if type_ is not None:
-                            start = self.pos
-                            end = self.pos = m.end()
-                            line, line_start = self.line, self.line_start
-                            tok = new_token(Token, (type_, value, start, line, start - line_start + 1, line, end - line_start + 1))
                             self.run_length += 1
-                            self.longest_run = max(self.longest_run, self.run_length)
-                            self.prev = type_
-                            self.before_last = self.last
-                            self.last = tok
-                            yield tok
-                            continue
+                            if self.run_length > self.longest_run:
+                                self.longest_run = self.run_length
+                        self.prev = type_
+                        self.before_last = self.last
+                        self.last = tok
+                        yield tok
+                        continue
             yield expression_token()
 
     def top_token(self) -> Token | None:
