@@ -243,6 +243,14 @@ class DLexer(Lexer):
 
 
 class DTokenizer:
+    # Slots: the lexer touches its state on every token, and slot access is quicker.
+    __slots__ = (
+        "text", "names", "op_names", "typedefs", "not_types", "pos", "line", "line_start", "mode",
+        "depth", "parens", "prev", "seen_type", "seen_stack", "decl_expr", "in_provider",
+        "expect_spec", "last", "before_last", "run_length", "longest_run", "brace_depth",
+        "deepest_braces", "marks",
+    )
+
     def __init__(self, text: str, literal_names: dict[str, str]) -> None:
         self.text = text
         self.names = literal_names
