@@ -55,6 +55,24 @@ class TracerError(UserError):
         self.snapshots = snapshots or []
 
 
+def deliver(run, proc, snap: Snapshot, expected: int | None) -> Iterator[Snapshot]:
+    """Hand a snapshot to the consumer, the same way for every backend (``yield from``).
+
+    ``run`` keeps ``collected`` (what a TracerError reports), ``snapshot_count`` and
+    ``_stop(proc)``. A consumer interrupted while busy with the snapshot throws
+    KeyboardInterrupt in here: the tracer is told to stop and its output is still read.
+    After ``expected`` snapshots (one per interval) the tracer is told to stop.
+    """
+    run.collected.append(snap)
+    run.snapshot_count += 1
+    try:
+        yield snap
+    except KeyboardInterrupt:
+        run._stop(proc)
+    if expected is not None and run.snapshot_count >= expected:
+        run._stop(proc)
+
+
 class Backend(abc.ABC):
     name: str = ""
 

@@ -72,6 +72,7 @@ from dtscope.errors import UsageError
 
 from .base import (
     Backend,
+    deliver,
     PreparedProgram,
     RunOptions,
     TracerError,
@@ -1099,16 +1100,7 @@ class _TracerRun:
                         deadline = now + options.duration
                     if snap is not None:
                         self._drain_stderr_into_snapshot(snap)
-                        self.collected.append(snap)
-                        self.snapshot_count += 1
-                        try:
-                            yield snap
-                        except KeyboardInterrupt:
-                            # thrown in by a consumer that was interrupted while busy with
-                            # the snapshot: stop, and keep reading what the tracer prints
-                            self._stop(proc)
-                        if expected_snapshots is not None and self.snapshot_count >= expected_snapshots:
-                            self._stop(proc)
+                        yield from deliver(self, proc, snap, expected_snapshots)
                 # With an interval the marker count ends the run; the clock is the backstop.
                 # (generous: on a loaded host markers arrive late, and a missed one is a lost interval)
                 grace = max(2 * options.interval, 1.0) if expected_snapshots is not None else 0.0

@@ -50,6 +50,7 @@ from dtscope.errors import UsageError
 
 from .base import (
     Backend,
+    deliver,
     PreparedProgram,
     RunOptions,
     TracerError,
@@ -603,16 +604,7 @@ class _DTraceRun:
                 elif source == "out":
                     snap = self._stdout_line(line)
                     if snap is not None:
-                        self.collected.append(snap)
-                        self.snapshot_count += 1
-                        try:
-                            yield snap
-                        except KeyboardInterrupt:
-                            # thrown in by a consumer interrupted while busy with the
-                            # snapshot: stop, and keep reading what dtrace prints
-                            self._stop(proc)
-                        if expected is not None and self.snapshot_count >= expected:
-                            self._stop(proc)
+                        yield from deliver(self, proc, snap, expected)
                 elif source == "err":
                     self._stderr_line(line)
                 now = time.monotonic()
