@@ -20,7 +20,6 @@ the preprocessor, :class:`LineMap` turns those into the original file and line.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -80,21 +79,12 @@ PSPEC_START = re.compile(r"[-$:A-Za-z_.?*\\\[\]!]")
 PSPEC = re.compile(r"[-$:A-Za-z_.?*\\\[\]!][-$:0-9A-Za-z_.`?*\\\[\]!]*")
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-NUMBER = re.compile(
-    r"(?P<float>(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFlL]?|[0-9]+[eE][+-]?[0-9]+[fFlL]?)"
-    r"|(?P<int>0[xX][0-9a-fA-F]+[uUlL]*|[0-9]+[uUlL]*)"
-)
 NUMBER_TAIL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
 NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]")
-STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"', re.DOTALL)
-CHAR = re.compile(r"'((?:[^'\\\n]|\\.)+)'", re.DOTALL)
-SPACE = re.compile(r"[ \t\r\f\v]+")
 BLANK_START = frozenset(" \t\r\f\v\n/\\#")
 BLANK = re.compile(r"(?:[ \t\r\f\v\n]+|/\*.*?\*/|//[^\n]*|\\\n)+", re.DOTALL)
 LINE_MARKER = re.compile(r'#\s*(?:line\s+)?(\d+)(?:\s+"((?:[^"\\]|\\.)*)")?[^\n]*')
 KSYM = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)?`([A-Za-z_][A-Za-z0-9_]*)")
-MACRO = re.compile(r"(\$\$?)([0-9]+|[A-Za-z_][A-Za-z0-9_]*)")
-AGG = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)?")
 
 # Longest first.
 OPERATORS = sorted(
@@ -102,7 +92,6 @@ OPERATORS = sorted(
     key=len,
     reverse=True,
 )
-OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
 OPERATOR_CLASSES = {
     **{op: "ASSIGN_OP" for op in ["+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="]},
     "==": "EQ_OP", "!=": "EQ_OP",
@@ -221,7 +210,6 @@ IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 DIGITS = frozenset("0123456789")
 
 TOP, AFTER_SPEC, PRED, AFTER_PRED, BODY, DECL = range(6)
-CURRENT = threading.local()
 
 
 class DLexer(Lexer):
@@ -237,18 +225,36 @@ class DLexer(Lexer):
     def lex(self, data):  # type: ignore[override]
         # lark hands a custom lexer the whole text.
         text = data if isinstance(data, str) else getattr(data, "text", data)
-        tokenizer = DTokenizer(text, self.literal_names)
-        CURRENT.tokenizer = tokenizer  # for error messages: which state was the lexer in?
-        return tokenizer.tokens()
+        return DTokenizer(text, self.literal_names).tokens()
 
 
 class DTokenizer:
     # Slots: the lexer touches its state on every token, and slot access is quicker.
     __slots__ = (
-        "text", "names", "op_names", "typedefs", "not_types", "pos", "line", "line_start", "mode",
-        "depth", "parens", "prev", "seen_type", "seen_stack", "decl_expr", "in_provider",
-        "expect_spec", "last", "before_last", "run_length", "longest_run", "brace_depth",
-        "deepest_braces", "marks",
+        "before_last",
+        "brace_depth",
+        "decl_expr",
+        "deepest_braces",
+        "depth",
+        "expect_spec",
+        "in_provider",
+        "last",
+        "line",
+        "line_start",
+        "longest_run",
+        "marks",
+        "mode",
+        "names",
+        "not_types",
+        "op_names",
+        "parens",
+        "pos",
+        "prev",
+        "run_length",
+        "seen_stack",
+        "seen_type",
+        "text",
+        "typedefs",
     )
 
     def __init__(self, text: str, literal_names: dict[str, str]) -> None:
@@ -460,8 +466,7 @@ class DTokenizer:
                             self.run_length = 0
                         else:
                             self.run_length += 1
-                            if self.run_length > self.longest_run:
-                                self.longest_run = self.run_length
+                            self.longest_run = max(self.longest_run, self.run_length)
                         self.prev = type_
                         self.before_last = self.last
                         self.last = tok

@@ -23,7 +23,7 @@ from lark import Lark, Transformer
 from . import ast as A
 from .diagnostics import Diagnostic, DiagnosticError
 from .lalr import Driver, ParseError
-from .lexer import CURRENT, DLexer, DTokenizer, LexError, LineMap, Token
+from .lexer import DLexer, DTokenizer, LexError, LineMap, Token
 from .printer import BINARY_PRECEDENCE
 
 # How each terminal reads in a message ("expected ';' or '}'").
@@ -52,9 +52,6 @@ TOKEN_WORDS = {
     "INCDEC": "'++' or '--'",
     "$END": "end of input",
 }
-
-# Expected-token sets are summarized: listing 40 tokens helps nobody.
-EXPRESSION_STARTERS = {"IDENT", "INT", "STRING", "LPAR", "MACRO", "AGG", "MINUS", "BANG"}
 
 MAX_NESTING = 200
 
@@ -207,7 +204,6 @@ def _driver() -> Driver:
 def _parse_text(text: str, linemap: LineMap, sources: dict[str, str]) -> A.Program:
     driver = _driver()
     tokenizer = DTokenizer(text, _literal_names())
-    CURRENT.tokenizer = tokenizer  # error messages ask which state the lexer was in
 
     body = text.rstrip()
     end_line = body.count("\n") + 1
@@ -342,10 +338,6 @@ def _literal_names() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- parse tree -> AST
-
-
-def _leaves(children) -> list:
-    return [c for c in children if not (isinstance(c, Token) and c.type in ("SEMICOLON",))]
 
 
 _new_span = tuple.__new__  # Span(...) without running Python code: spans are made by the thousand
