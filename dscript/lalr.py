@@ -1,10 +1,15 @@
 """A lean LALR(1) driver over the tables lark builds from ``d.lark``.
 
-lark generates the parse table and the reduction callbacks (our tree builder); this
-loop runs them. It does what lark's own loop does, minus the generality the front
-end does not use (interactive parsing, token callbacks, hashing rule objects at every
+lark generates the parse table; this loop runs it, and calls the tree builder at each
+reduction. It does what lark's own loop does, minus the generality the front end does
+not use (interactive parsing, token callbacks, hashing rule objects at every
 reduction), which roughly halves parse time. The engine stays swappable behind
 ``dscript.parser.parse``.
+
+The builder gets each rule's children as lark would hand them to a ``Transformer``
+(anonymous tokens such as ``";"`` dropped, ``x*`` repetitions spliced in), but the
+code that shapes them is made per rule (:func:`reduction`) instead of interpreted at
+every reduction, and repetitions are plain lists grown in place.
 """
 
 from __future__ import annotations
@@ -21,17 +26,18 @@ PASS = 2  # a `?rule` with one child: the value is the child, only the state cha
 class ParseError(Exception):
     """The parser met ``token`` where only ``expected`` terminals could follow."""
 
-    def __init__(self, token: Any, expected: set[str]):
+    def __init__(self, token: Any, expected: set[str], previous: Any = None):
         super().__init__(f"unexpected {getattr(token, 'type', token)}")
         self.token = token
         self.expected = expected
+        self.previous = previous  # the token before, if any (to say where a ';' is missing)
 
 
 class Driver:
-    def __init__(self, lark_parser: Any) -> None:
+    def __init__(self, lark_parser: Any, builder: Any) -> None:
         inner = lark_parser.parser.parser.parser  # ParsingFrontend -> LALR_Parser -> _Parser
         table = inner.parse_table
-        callbacks = inner.callbacks
+        callbacks: dict[Any, Any] = {}
         self.start_state = table.start_states["start"]
         self.end_state = table.end_states["start"]
         shift_name = "Shift"
@@ -45,6 +51,8 @@ class Driver:
                 elif _passes_through(arg):
                     row[str(symbol)] = (PASS, str(arg.origin.name))
                 else:
+                    if arg not in callbacks:
+                        callbacks[arg] = reduction(arg, builder)
                     row[str(symbol)] = (REDUCE, len(arg.expansion), callbacks[arg], str(arg.origin.name))
             compiled[state] = row
         self.table = compiled
@@ -69,17 +77,19 @@ class Driver:
         below: list[int] = []
         top = self.start_state
         values: list[Any] = []
+        previous = None
         for token in itertools.chain(tokens, (end_token,)):
             ttype = token[0]
             while True:
                 entry = table[top].get(ttype)
                 if entry is None:
-                    raise ParseError(token, self.expected(top))
+                    raise ParseError(token, self.expected(top), previous)
                 kind = entry[0]
                 if kind == SHIFT:
                     below.append(top)
                     top = entry[1]
                     values.append(token)
+                    previous = token
                     break
                 if kind == PASS:
                     # Chains of pass-through reductions (ident -> postfix -> unary ->
@@ -118,3 +128,52 @@ def _passes_through(rule: Any) -> bool:
     symbol = rule.expansion[0]
     # A nonterminal, or a named terminal (anonymous ones like ";" are filtered out).
     return not symbol.is_term or not symbol.filter_out
+
+
+def reduction(rule: Any, builder: Any) -> Any:
+    """The function that turns the values of ``rule``'s symbols into the rule's value.
+
+    It follows lark's tree-shaping rules: tokens from anonymous strings are dropped;
+    rules whose name starts with ``_`` (lark's helpers for ``x*`` and ``x+``) make a
+    list that is spliced into the parent's children; a ``?rule`` alternative with one
+    child is that child; anything else goes to the builder method named after the
+    rule's alias or name, with the list of children.
+    """
+    name = rule.alias or rule.origin.name
+    kept = [
+        (f"c[{i}]", _is_spliced(symbol))
+        for i, symbol in enumerate(rule.expansion)
+        if rule.options.keep_all_tokens or not (symbol.is_term and symbol.filter_out)
+    ]
+    splices = any(spliced for _, spliced in kept)
+    if rule.origin.name.startswith("_"):
+        call = "{}"  # a helper: its value is the list itself
+    elif rule.options.expand1 and not rule.alias and len(kept) == 1 and not splices:
+        return _compile(f"return {kept[0][0]}", {})  # `?rule: "(" expr ")"` is expr
+    else:
+        method = getattr(builder, name, None)
+        if method is None:
+            raise TypeError(f"the tree builder has no method for rule {name!r}")
+        if len(kept) == len(rule.expansion) and not splices:
+            return method  # the children are the values as they are (a fresh list)
+        call = "build({})"
+    if kept and kept[0][1]:
+        # Left recursion (`items: items item`): grow the list the first child already is.
+        first, *rest = kept
+        lines = [f"r = {first[0]}"]
+        lines += [f"r.{'extend' if spliced else 'append'}({value})" for value, spliced in rest]
+        lines.append("return " + call.format("r"))
+    else:
+        items = ", ".join(("*" if spliced else "") + value for value, spliced in kept)
+        lines = ["return " + call.format(f"[{items}]")]
+    return _compile("\n    ".join(lines), {"build": getattr(builder, name, None)})
+
+
+def _is_spliced(symbol: Any) -> bool:
+    return not symbol.is_term and symbol.name.startswith("_")
+
+
+def _compile(body: str, namespace: dict[str, Any]) -> Any:
+    # Made from a few fixed shapes above; no text from the grammar but indices.
+    exec(f"def reduce(c):\n    {body}", namespace)
+    return namespace["reduce"]

@@ -20,6 +20,8 @@ the preprocessor, :class:`LineMap` turns those into the original file and line.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -27,19 +29,18 @@ from lark.lexer import Lexer
 
 
 class Token(NamedTuple):
-    """A token: its terminal name, text and position (1-based line and column).
+    """A token: its terminal name, its text, and where it is in the text (offsets).
 
     A named tuple, so that the lexer can make one without running Python code
-    (``_new_token``): it makes one per token, and speed matters here.
+    (``_new_token``): it makes one per token, and speed matters here. Lines and
+    columns are worked out only for the tokens that need them (spans, messages), by
+    :meth:`DTokenizer.line_col`.
     """
 
     type: str
     value: str
-    pos: int
-    line: int
-    column: int
-    end_line: int
-    end_column: int
+    pos: int  # offset of the first character
+    end: int  # offset just past the last one
 
     def __str__(self) -> str:
         return self.value
@@ -79,7 +80,6 @@ PSPEC_START = re.compile(r"[-$:A-Za-z_.?*\\\[\]!]")
 PSPEC = re.compile(r"[-$:A-Za-z_.?*\\\[\]!][-$:0-9A-Za-z_.`?*\\\[\]!]*")
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-NUMBER_TAIL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
 NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]")
 BLANK_START = frozenset(" \t\r\f\v\n/\\#")
 BLANK = re.compile(r"(?:[ \t\r\f\v\n]+|/\*.*?\*/|//[^\n]*|\\\n)+", re.DOTALL)
@@ -121,8 +121,44 @@ EXPRESSION_TOKEN = re.compile(
 )
 TOKEN_KINDS = {"ksym": "KSYM", "agg": "AGG", "macro": "MACRO"}
 
-ASSIGNED_NAME = re.compile(r"(?<![\w>.])([A-Za-z_]\w*_t)\s*(?:=(?!=)|\+=|-=|\+\+|--|\[)")
-TYPEDEF_START = re.compile(r"(?<![@\w>.$`])typedef\b")
+# The fast path of clause bodies and predicates: the blanks and comments before a token
+# and the token itself in one match. Words that are types only by their `_t` suffix,
+# `mod`sym` kernel symbols, numbers other than plain decimals, character constants and
+# anything invalid fail to match and take the general path. The blanks are atomic, so
+# a failed match does not retry shorter runs of them.
+_BLANKS = r"(?>[ \t\n\r\f\v]+|/\*.*?\*/|//[^\n]*|\\\n)*+"
+_FAST_COMMON = (
+    r"([A-Za-z_][A-Za-z0-9_]*+)(?<!_t)(?![`.])"  # 1: a word (not a.b)
+    r"|(<<=|>>=|\.\.\.|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||\^\^|[-+*/%&|^]=|\.(?![0-9])"
+    r"|[-+*%<>=!~&|^?:;,]{OTHERS})"  # 2: an operator that changes no state
+    r"|([0-9]++)(?![A-Za-z0-9_.])"  # 3: a decimal integer without suffix
+    r'|("(?:[^"\\\n]|\\.)*+")'  # 4: a string
+    r"|(@(?:[A-Za-z_][A-Za-z0-9_]*)?)"  # 5: an aggregation
+    r"|(\$\$?(?:[0-9]+|[A-Za-z_][A-Za-z0-9_]*))"  # 6: a macro argument
+)
+# In a body, braces nest (7: '{', 8: '}'); a '/' that starts no comment divides.
+BODY_FAST = re.compile(
+    _BLANKS + "(?:" + _FAST_COMMON.replace("{OTHERS}", r"|/(?!\*)|[()\[\]]") + r"|(\{)|(\})" + ")", re.DOTALL
+)
+# In a predicate, brackets are counted (7: opening, 8: closing), because a '/' (9)
+# ends the predicate only outside them.
+PRED_FAST = re.compile(
+    _BLANKS + "(?:" + _FAST_COMMON.replace("{OTHERS}", r"|[{}]") + r"|([(\[])|([)\]])|(/(?!\*))" + ")", re.DOTALL
+)
+_FAST_KINDS = (None, "IDENT", None, "INT", "STRING", "AGG", "MACRO")
+
+# Both are searched for by their literal part first (the regex engine finds literals
+# quickly, but not after a look-behind); the rest is checked in Python.
+ASSIGNED_TAIL = re.compile(r"_t\b\s*(?:=(?!=)|\+=|-=|\+\+|--|\[)")  # "x_t =", "x_t[k] ="...
+TYPEDEF_WORD = re.compile(r"typedef\b")
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset where each line starts (``[0, ...]``): offsets to lines and columns."""
+    starts = [0]
+    starts += accumulate([len(line) + 1 for line in text.split("\n")])
+    starts.pop()  # where a line after the last would start
+    return starts
 
 
 class LexError(Exception):
@@ -166,7 +202,10 @@ class LineMap:
 def scan_type_names(text: str) -> set[str]:
     """Names the program introduces with ``typedef`` (a cheap scan before parsing)."""
     names: set[str] = set()
-    for match in TYPEDEF_START.finditer(text):
+    for match in TYPEDEF_WORD.finditer(text):
+        start = match.start()
+        if start and (text[start - 1] in "@>.$`" or _is_word_char(text[start - 1])):
+            continue  # part of a longer word, a member, an aggregation...
         depth, i = 0, match.end()
         last_ident = None
         while i < len(text):
@@ -190,7 +229,22 @@ def scan_type_names(text: str) -> set[str]:
 
 def assigned_names(text: str) -> set[str]:
     """``_t``-suffixed names the program uses as variables (so they are not types)."""
-    return {m.group(1) for m in ASSIGNED_NAME.finditer(text)}
+    names: set[str] = set()
+    for match in ASSIGNED_TAIL.finditer(text):
+        end = match.start() + 2
+        start = end - 2
+        while start and _is_word_char(text[start - 1]):
+            start -= 1
+        word = text[start:end]
+        if start and text[start - 1] in ">.":
+            continue  # a member (p->x_t = 1)
+        if word[0] in IDENT_START:
+            names.add(word)
+    return names
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 # ---------------------------------------------------------------- the lexer
@@ -206,6 +260,8 @@ def _operator_names(literal_names: dict[str, str]) -> dict[str, str]:
 
 _OPERATOR_NAMES: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
 
+# After these a word is always a name (a member, a struct, union or enum tag).
+NAMES_FOLLOW = frozenset(["ARROW", "DOT", "STRUCT_OR_UNION", "ENUM"])
 IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 DIGITS = frozenset("0123456789")
 
@@ -231,16 +287,13 @@ class DLexer(Lexer):
 class DTokenizer:
     # Slots: the lexer touches its state on every token, and slot access is quicker.
     __slots__ = (
-        "before_last",
         "brace_depth",
         "decl_expr",
         "deepest_braces",
         "depth",
         "expect_spec",
         "in_provider",
-        "last",
-        "line",
-        "line_start",
+        "line_starts",
         "longest_run",
         "marks",
         "mode",
@@ -265,9 +318,8 @@ class DTokenizer:
         self.op_names = _operator_names(literal_names)
         self.typedefs = scan_type_names(text)
         self.not_types = assigned_names(text) - self.typedefs
+        self.line_starts = line_starts(text)
         self.pos = 0
-        self.line = 1
-        self.line_start = 0
         self.mode = TOP
         self.depth = 0  # braces (body, declaration)
         self.parens = 0  # parentheses and brackets inside a predicate
@@ -279,8 +331,6 @@ class DTokenizer:
         self.decl_expr = False  # inside an initializer/inline value in a declaration
         self.in_provider = False
         self.expect_spec = False
-        self.last: Token | None = None
-        self.before_last: Token | None = None  # for "missing ';'" messages
         self.run_length = 0
         self.longest_run = 0
         self.brace_depth = 0
@@ -294,19 +344,19 @@ class DTokenizer:
             return True
         return name.endswith("_t") and len(name) > 2 and name not in self.not_types
 
+    def line_col(self, pos: int) -> tuple[int, int]:
+        """The 1-based line and column of offset ``pos``."""
+        starts = self.line_starts
+        line = bisect_right(starts, pos)
+        return line, pos - starts[line - 1] + 1
+
     def error(self, message: str, pos: int | None = None, width: int = 1) -> LexError:
         pos = self.pos if pos is None else pos
-        return LexError(message, pos, self.line, pos - self.line_start + 1, width)
+        line, col = self.line_col(pos)
+        return LexError(message, pos, line, col, width)
 
-    def make(self, type_: str, value: str, start: int, end: int | None = None) -> Token:
-        end = self.pos if end is None else end
-        line_start = self.line_start
-        if line_start > start:  # the token spans lines (a pragma with continuations)
-            line_start = self.text.rfind("\n", 0, start) + 1
-            line = self.text.count("\n", 0, start) + 1
-        else:
-            line = self.line
-        tok = _new_token(Token, (type_, value, start, line, start - line_start + 1, self.line, end - self.line_start + 1))
+    def make(self, type_: str, value: str, start: int) -> Token:
+        tok = _new_token(Token, (type_, value, start, self.pos))
         # How deep could the tree get? The longest run of tokens without ';', '{' or '}'
         # bounds it; the parser checks the real depth only when this is large.
         if value in (";", "{", "}"):
@@ -320,8 +370,6 @@ class DTokenizer:
             self.run_length += 1
             self.longest_run = max(self.longest_run, self.run_length)
         self.prev = type_
-        self.before_last = self.last
-        self.last = tok
         return tok
 
     def skip_blank(self) -> None:
@@ -332,12 +380,7 @@ class DTokenizer:
                 return
             m = BLANK.match(text, self.pos)
             if m is not None:
-                end = m.end()
-                newlines = text.count("\n", self.pos, end)
-                if newlines:
-                    self.line += newlines
-                    self.line_start = text.rfind("\n", self.pos, end) + 1
-                self.pos = end
+                self.pos = m.end()
             if self.pos >= len(text):
                 return
             ch = text[self.pos]
@@ -358,19 +401,14 @@ class DTokenizer:
                         width=len(word),
                     )
                 # "# 12 "file.d"": the next line is line 12 of file.d.
-                self.marks.append((self.line + 1, m.group(2) or "", int(m.group(1))))
+                self.marks.append((self.line_col(self.pos)[0] + 1, m.group(2) or "", int(m.group(1))))
                 self.pos = m.end()
                 continue
             return
 
     def at_line_start(self) -> bool:
-        return self.text[self.line_start : self.pos].strip() == ""
-
-    def count_lines(self, start: int, end: int) -> None:
-        newlines = self.text.count("\n", start, end)
-        if newlines:
-            self.line += newlines
-            self.line_start = self.text.rfind("\n", start, end) + 1
+        text, pos = self.text, self.pos
+        return text[text.rfind("\n", 0, pos) + 1 : pos].strip() == ""
 
     def next_significant_char(self, pos: int) -> str:
         """The next character after blanks and comments, or '' at the end."""
@@ -402,77 +440,108 @@ class DTokenizer:
         if text.startswith("#!"):
             end = text.find("\n")
             self.pos = n if end < 0 else end
-        blank_start = BLANK_START
-        expression_token = self.expression_token
-        match = EXPRESSION_TOKEN.match
-        reserved = RESERVED_WORDS
-        known_types = KNOWN_TYPE_NAMES
+        body_match = BODY_FAST.match
+        pred_match = PRED_FAST.match
+        fast_kinds = _FAST_KINDS
         op_names = self.op_names
+        word_types = self.word_types()
+        names_follow = NAMES_FOLLOW
         new_token = _new_token
-        number_tail = NUMBER_TAIL_CHARS
+        # The state the fast path touches lives in locals; it is written back to the
+        # tokenizer before the general path runs, and read again after.
+        pos = self.pos
+        mode = self.mode
+        prev = self.prev
+        run = self.run_length
+        longest = self.longest_run
         while True:
-            pos = self.pos
-            if pos >= n or text[pos] in blank_start:
-                # The common case, one space between two tokens, without a call.
-                if text[pos : pos + 1] == " " and text[pos + 1 : pos + 2] not in blank_start:
-                    self.pos = pos + 1
-                else:
-                    self.skip_blank()
+            if mode == BODY or mode == PRED:
+                m = (body_match if mode == BODY else pred_match)(text, pos)
+                if m is not None:
+                    kind = m.lastindex
+                    value = m[kind]
+                    pos = m.end()
+                    start = pos - len(value)
+                    if kind == 1:
+                        type_ = "IDENT" if prev in names_follow else word_types.get(value, "IDENT")
+                    elif kind == 2:
+                        type_ = op_names[value]
+                    elif kind < 7:
+                        type_ = fast_kinds[kind]
+                        if kind == 4:
+                            value = value[1:-1]
+                    else:
+                        # Brackets, braces and a predicate's '/' change the lexer's state.
+                        self.pos = pos
+                        type_ = self.bracket(value)
+                        mode = self.mode
+                        if value == "{" or value == "}":  # braces: see make()
+                            run = 0
+                        else:
+                            run += 1
+                            if run > longest:
+                                longest = run
+                        prev = type_
+                        yield new_token(Token, (type_, value, start, pos))
+                        continue
+                    prev = type_
+                    # How deep could the tree get? See make().
+                    if type_ == "SEMICOLON":
+                        run = 0
+                    else:
+                        run += 1
+                        if run > longest:
+                            longest = run
+                    yield new_token(Token, (type_, value, start, pos))
+                    continue
+            # The general path.
+            self.pos, self.prev, self.run_length, self.longest_run = pos, prev, run, longest
+            if pos >= n or text[pos] in BLANK_START:
+                self.skip_blank()
                 if self.pos >= n:
                     return
-            mode = self.mode
+            tok = None
             if mode <= AFTER_SPEC:  # TOP or AFTER_SPEC
                 tok = self.top_token()
-                if tok is not None:
-                    yield tok
-                    continue
-            elif mode == BODY or mode == PRED:
-                # Fast path for the bulk of a program: identifiers, operators and integers
-                # inside clause bodies and predicates, made here without the general
-                # machinery. Anything with a side effect on the lexer's state (braces, a
-                # '/' or a bracket in a predicate, type names, keywords) takes the general path.
-                m = match(text, self.pos)
-                if m is not None:
-                    kind = m.lastgroup
-                    type_ = None
-                    if kind == "word":
-                        value = m.group(kind)
-                        if text[m.end() : m.end() + 1] in ("`", "."):
-                            pass  # maybe a kernel symbol: the general path decides
-                        elif self.prev in ("ARROW", "DOT") or (
-                            value not in reserved and value[-2:] != "_t" and value not in self.typedefs
-                            and value not in known_types
-                        ):
-                            type_ = "IDENT"
-                        elif value == "self" or value == "this":
-                            type_ = "SELF" if value == "self" else "THIS"
-                    elif kind == "op":
-                        value = m.group(kind)
-                        if mode == BODY:
-                            if value not in ("{", "}"):
-                                type_ = op_names.get(value)
-                        elif value not in ("/", "(", ")", "[", "]"):
-                            type_ = op_names.get(value)
-                    elif kind == "num":
-                        value = m.group(kind)
-                        if value.isdigit() and text[m.end() : m.end() + 1] not in number_tail:
-                            type_ = "INT"
-                    if type_ is not None:
-                        start = self.pos
-                        end = self.pos = m.end()
-                        line, line_start = self.line, self.line_start
-                        tok = new_token(Token, (type_, value, start, line, start - line_start + 1, line, end - line_start + 1))
-                        if type_ == "SEMICOLON":
-                            self.run_length = 0
-                        else:
-                            self.run_length += 1
-                            self.longest_run = max(self.longest_run, self.run_length)
-                        self.prev = type_
-                        self.before_last = self.last
-                        self.last = tok
-                        yield tok
-                        continue
-            yield expression_token()
+            if tok is None:
+                tok = self.expression_token()
+            pos, mode, prev, run, longest = self.pos, self.mode, self.prev, self.run_length, self.longest_run
+            yield tok
+
+    def word_types(self) -> dict[str, str]:
+        """The token type of every word with a meaning of its own, inside a clause.
+
+        Plain identifiers are not in it; neither are names that are types only by their
+        ``_t`` suffix (the fast path leaves those to :meth:`word_token`).
+        """
+        types = {name: "TYPE_NAME" for name in KNOWN_TYPE_NAMES | self.typedefs}
+        for word, kind in RESERVED_WORDS.items():
+            if kind == "KEYWORD":
+                kind = "IDENT" if word == "probe" else self.names.get(word, word.upper())
+            types[word] = kind
+        return types
+
+    def bracket(self, char: str) -> str:
+        """Brackets and '/' in a predicate, braces in a body (for the fast path)."""
+        if self.mode == PRED:
+            if char == "/":
+                if self.parens <= 0 and self.next_significant_char(self.pos) in ("{", ";", ""):
+                    self.mode = AFTER_PRED
+                    return "EPRED"
+                return "SLASH"
+            self.parens += 1 if char in "([" else -1
+            return self.op_names[char]
+        if char == "{":
+            self.depth += 1
+            self.brace_depth += 1
+            if self.brace_depth > self.deepest_braces:
+                self.deepest_braces = self.brace_depth
+        else:
+            self.depth -= 1
+            self.brace_depth -= 1
+            if self.depth == 0:
+                self.mode = TOP
+        return self.op_names[char]
 
     def top_token(self) -> Token | None:
         """At the top level: pragmas, probe descriptions, or the start of a declaration."""
@@ -486,9 +555,7 @@ class DTokenizer:
                 nxt = text.find("\n", end + 1)
                 end = len(text) if nxt < 0 else nxt
             self.pos = end
-            value = text[start:end]
-            self.count_lines(start, end)
-            return self.make("PRAGMA", value, start)
+            return self.make("PRAGMA", text[start:end], start)
         if self.mode == AFTER_SPEC:
             if ch == ",":
                 self.pos += 1
@@ -559,8 +626,6 @@ class DTokenizer:
             is_float = "." in value or (value[:2] not in ("0x", "0X") and ("e" in value or "E" in value))
             return self.make("FLOAT" if is_float else "INT", value, start)
         if kind == "str":
-            if "\n" in value:
-                self.count_lines(start, end)
             return self.make("STRING", value[1:-1], start)
         if kind == "chr":
             return self.make("CHAR", value[1:-1], start)
@@ -582,7 +647,7 @@ class DTokenizer:
     def word_token(self, word: str, start: int) -> Token:
         prev = self.prev
         # After '->', '.', or a struct/union/enum keyword a word is always a name.
-        if prev == "ARROW" or prev == "DOT" or prev == "STRUCT_OR_UNION" or prev == "ENUM":
+        if prev in NAMES_FOLLOW:
             if self.mode == DECL:
                 self.seen_type = True if prev in ("STRUCT_OR_UNION", "ENUM") else self.seen_type
             return self.make("IDENT", word, start)

@@ -10,6 +10,7 @@ position in the user's file.
 from __future__ import annotations
 
 import contextlib
+from bisect import bisect_right
 import functools
 import gc
 import re
@@ -18,7 +19,7 @@ import sys
 import threading
 from collections.abc import Iterable
 
-from lark import Lark, Transformer
+from lark import Lark
 
 from . import ast as A
 from .diagnostics import Diagnostic, DiagnosticError
@@ -61,14 +62,13 @@ _BUILDER_LOCK = threading.Lock()
 
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
-    # The tree builder is embedded: the LALR parser calls it at each reduction, so no
-    # parse tree is built (much faster). Its line map is set per parse, under a lock.
+    # Only the LALR table is used: dscript.lalr runs it and calls the tree builder at
+    # each reduction, so no parse tree is built (much faster).
     return Lark.open(
         "d.lark",
         rel_to=__file__,
         parser="lalr",
         lexer=DLexer,
-        transformer=_BUILDER,
         maybe_placeholders=False,
         cache=False,
     )
@@ -198,27 +198,26 @@ def interpreter_options(text: str) -> dict[str, str | None]:
 
 @functools.lru_cache(maxsize=1)
 def _driver() -> Driver:
-    return Driver(_lark())
+    # The builder's line map is set per parse, under a lock.
+    return Driver(_lark(), _BUILDER)
 
 
 def _parse_text(text: str, linemap: LineMap, sources: dict[str, str]) -> A.Program:
     driver = _driver()
     tokenizer = DTokenizer(text, _literal_names())
 
-    body = text.rstrip()
-    end_line = body.count("\n") + 1
-    end_col = len(body.rsplit("\n", 1)[-1]) + 1
-    end_token = Token("$END", "", len(text), end_line, end_col, end_line, end_col)
+    # The end of input is reported just after the last thing in the file.
+    end = len(text.rstrip())
+    end_token = Token("$END", "", end, end)
+    # Line markers the lexer meets (from the preprocessor) map lines back to files; the
+    # list fills as the lexer goes, ahead of the nodes that need it.
+    linemap.marks = tokenizer.marks
 
     with _BUILDER_LOCK, _no_gc():
         _BUILDER.linemap = linemap
+        _BUILDER.line_starts = tokenizer.line_starts
         try:
-            try:
-                program = driver.parse(tokenizer.tokens(), end_token)
-            finally:
-                # Line markers the lexer met (from the preprocessor) map lines back to files.
-                if tokenizer.marks:
-                    linemap.marks = tokenizer.marks
+            program = driver.parse(tokenizer.tokens(), end_token)
         except LexError as err:
             raise _error(linemap, sources, err.line, err.col, err.message, err.width) from None
         except ParseError as err:
@@ -281,7 +280,7 @@ def _describe(token_type: str, literal_text: dict[str, str]) -> str:
 def _syntax_error(err: ParseError, tokenizer: DTokenizer, linemap: LineMap, sources) -> DiagnosticError:
     literal_text = {name: value for value, name in _literal_names().items()}
     tok = err.token
-    line, col, width = tok.line, tok.column, 1
+    (line, col), width = tokenizer.line_col(tok.pos), 1
     if tok.type == "$END":
         found = "end of input"
     else:
@@ -291,10 +290,10 @@ def _syntax_error(err: ParseError, tokenizer: DTokenizer, linemap: LineMap, sour
     expected = err.expected
     message = f"syntax error near {found}"
     hint = _hint(expected, literal_text, found, tokenizer)
-    prev = tokenizer.before_last if tok.type != "$END" else tokenizer.last
+    prev = err.previous
     if hint.startswith("expected an operator or ';'") and prev is not None and prev.type != "PRAGMA":
         # Point where the ';' is missing: just after the previous token, as compilers do.
-        line, col, width = prev.end_line, prev.end_column, 1
+        (line, col), width = tokenizer.line_col(prev.end), 1
         message = f"syntax error: expected ';' (or an operator) before {found}"
         hint = ""
     if hint:
@@ -343,7 +342,7 @@ def _literal_names() -> dict[str, str]:
 _new_span = tuple.__new__  # Span(...) without running Python code: spans are made by the thousand
 
 
-class TreeBuilder(Transformer):
+class TreeBuilder:
     """Builds :mod:`dscript.ast` nodes while the parser reduces (no parse tree is kept).
 
     A node's span runs from the start of its first child with a position to the end of
@@ -351,18 +350,23 @@ class TreeBuilder(Transformer):
     """
 
     def __init__(self) -> None:
-        super().__init__(visit_tokens=False)
         self.linemap = LineMap("<string>")
+        self.line_starts = [0]
 
     # ------------------------------------------------------------ positions
 
     def tspan(self, tok: Token) -> A.Span:
+        """The span of one token. A token that runs over lines (a pragma continued with
+        a backslash) ends, as far as spans go, on its first line."""
+        starts = self.line_starts
+        pos = tok[2]
+        line = bisect_right(starts, pos)
+        line_start = starts[line - 1]
         linemap = self.linemap
         if not linemap.marks:
-            return _new_span(A.Span, (linemap.filename, tok.line, tok.column, tok.line, tok.end_column))
-        file, line = linemap.locate(tok.line)
-        end_col = tok.end_column if tok.end_line == tok.line else tok.column + len(tok.value)
-        return A.Span(file, line, tok.column, line, end_col)
+            return _new_span(A.Span, (linemap.filename, line, pos - line_start + 1, line, tok[3] - line_start + 1))
+        file, line = linemap.locate(line)
+        return A.Span(file, line, pos - line_start + 1, line, tok[3] - line_start + 1)
 
     def _span_of(self, item) -> A.Span | None:
         if isinstance(item, A.Node):

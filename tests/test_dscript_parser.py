@@ -110,6 +110,19 @@ def test_preprocessor_errors_point_at_the_included_file(tmp_path):
     assert "BEGIN { x = ; }" in info.value.format()
 
 
+def test_nodes_of_preprocessed_scripts_point_at_their_own_file_and_line(tmp_path):
+    # Checks run after the parse: their messages must still name the original lines.
+    (tmp_path / "inc.h").write_text("/* one */\nBEGIN { x = 1; }\n")
+    script = tmp_path / "main.d"
+    script.write_text('#define N 1\n#include "inc.h"\nEND { @a = count(); @a = sum(N); }\n')
+    program = parse(script.read_text(), str(script), cpp=True)
+    begin, end = program.clauses
+    assert (begin.span.file, begin.span.line) == (str(tmp_path / "inc.h"), 2)
+    assert (end.span.file, end.span.line, end.span.col) == (str(script), 3, 1)
+    (diag,) = [d for d in check(program) if d.code == "D_AGG_REDEF"]
+    assert (diag.span.line, diag.span.col) == (3, 21)
+
+
 def test_hash_lines_need_C():
     with pytest.raises(DiagnosticError) as info:
         parse("#define X 1\nBEGIN {}\n")
