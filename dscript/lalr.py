@@ -18,9 +18,11 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
+# The kinds of table entries. The loop below tests them as literals, in this order.
 SHIFT = 0
-REDUCE = 1
+REDUCE_ONE = 1  # a reduction of one symbol: the value is replaced where it stands
 PASS = 2  # a `?rule` with one child: the value is the child, only the state changes
+REDUCE = 3  # any other reduction (and every reduction to `start`, which ends the parse)
 
 
 class ParseError(Exception):
@@ -41,7 +43,8 @@ class Driver:
         self.start_state = table.start_states["start"]
         self.end_state = table.end_states["start"]
         shift_name = "Shift"
-        compiled: dict[int, dict[str, tuple]] = {}
+        # A list indexed by state: lark numbers its states from 0.
+        compiled: list[dict[str, tuple]] = [{} for _ in table.states]
         for state, actions in table.states.items():
             row: dict[str, tuple] = {}
             for symbol, (action, arg) in actions.items():
@@ -49,14 +52,17 @@ class Driver:
                 if action.name == shift_name:
                     row[str(symbol)] = (SHIFT, arg)
                 elif _passes_through(arg):
-                    row[str(symbol)] = (PASS, str(arg.origin.name))
+                    # The last item remembers where the chain of pass-through reductions
+                    # that starts here ends, for each state below.
+                    row[str(symbol)] = (PASS, str(arg.origin.name), {})
                 else:
                     if arg not in callbacks:
                         callbacks[arg] = reduction(arg, builder)
-                    row[str(symbol)] = (REDUCE, len(arg.expansion), callbacks[arg], str(arg.origin.name))
+                    size, origin = len(arg.expansion), str(arg.origin.name)
+                    kind = REDUCE_ONE if size == 1 and origin != "start" else REDUCE
+                    row[str(symbol)] = (kind, size, callbacks[arg], origin)
             compiled[state] = row
         self.table = compiled
-        self.pass_memo: dict[tuple[int, int, str], int] = {}
 
     def _pass_chain(self, below: int, entry: tuple, ttype: str) -> int:
         """The state after every pass-through reduction that ``ttype`` triggers."""
@@ -70,7 +76,6 @@ class Driver:
     def parse(self, tokens: Iterable[Any], end_token: Any) -> Any:
         """Parse ``tokens`` followed by ``end_token`` (type ``$END``); the value of ``start``."""
         table = self.table
-        pass_memo = self.pass_memo
         end_state = self.end_state
         # The state stack is ``below + [top]``; keeping the top in a local saves a
         # lookup on every step of the loop.
@@ -85,22 +90,25 @@ class Driver:
                 if entry is None:
                     raise ParseError(token, self.expected(top), previous)
                 kind = entry[0]
-                if kind == SHIFT:
+                if kind == 0:  # SHIFT
                     below.append(top)
                     top = entry[1]
                     values.append(token)
                     previous = token
                     break
-                if kind == PASS:
-                    # Chains of pass-through reductions (ident -> postfix -> unary ->
-                    # ... -> assignment) depend only on these three things: jump to
-                    # where the chain ends in one step.
-                    key = (below[-1], top, ttype)
-                    end = pass_memo.get(key)
+                if kind == 1:  # REDUCE_ONE: the stacks keep their length
+                    values[-1] = entry[2]([values[-1]])
+                    top = table[below[-1]][entry[3]][1]
+                elif kind == 2:  # PASS
+                    # A chain of pass-through reductions (ident -> postfix -> unary ->
+                    # ... -> assignment) depends only on the state below, this state and
+                    # the token (the entry): jump to where the chain ends in one step.
+                    state = below[-1]
+                    end = entry[2].get(state)
                     if end is None:
-                        end = pass_memo[key] = self._pass_chain(below[-1], entry, ttype)
+                        end = entry[2][state] = self._pass_chain(state, entry, ttype)
                     top = end
-                else:
+                else:  # REDUCE
                     _, size, callback, origin = entry
                     if size:
                         children = values[-size:]
@@ -113,8 +121,8 @@ class Driver:
                         below.append(top)
                     values.append(callback(children))
                     top = table[top][origin][1]
-                if top == end_state:
-                    return values[-1]
+                    if top == end_state:
+                        return values[-1]
         raise ParseError(end_token, set())  # pragma: no cover - $END always ends the parse
 
     def expected(self, state: int) -> set[str]:
