@@ -23,6 +23,7 @@ SHIFT = 0
 REDUCE_ONE = 1  # a reduction of one symbol: the value is replaced where it stands
 PASS = 2  # a `?rule` with one child: the value is the child, only the state changes
 REDUCE = 3  # any other reduction (and every reduction to `start`, which ends the parse)
+SHIFT_REDUCE = 4  # a shift into a state that reduces the token alone, whatever follows
 
 
 class ParseError(Exception):
@@ -62,6 +63,17 @@ class Driver:
                     kind = REDUCE_ONE if size == 1 and origin != "start" else REDUCE
                     row[str(symbol)] = (kind, size, callbacks[arg], origin)
             compiled[state] = row
+        # Default reductions: a token such as an identifier or a number, shifted in an
+        # expression, is reduced to its node whatever the next token is. Doing it at once
+        # saves a trip through the loop for nearly half the tokens of a program.
+        for row in compiled:
+            for symbol, entry in row.items():
+                if entry[0] == SHIFT and symbol.isupper():
+                    reductions = set(compiled[entry[1]].values())
+                    if len(reductions) == 1:
+                        (reduce,) = reductions
+                        if reduce[0] == REDUCE_ONE:
+                            row[symbol] = (SHIFT_REDUCE, entry[1], reduce[2], reduce[3])
         self.table = compiled
 
     def _pass_chain(self, below: int, entry: tuple, ttype: str) -> int:
@@ -83,17 +95,26 @@ class Driver:
         top = self.start_state
         values: list[Any] = []
         previous = None
+        reduced_in = None  # the state of the last default reduction (for messages)
         for token in itertools.chain(tokens, (end_token,)):
             ttype = token[0]
             while True:
                 entry = table[top].get(ttype)
                 if entry is None:
-                    raise ParseError(token, self.expected(top), previous)
+                    raise ParseError(token, self.expected(self._error_state(top, reduced_in, ttype)), previous)
                 kind = entry[0]
+                reduced_in = None
                 if kind == 0:  # SHIFT
                     below.append(top)
                     top = entry[1]
                     values.append(token)
+                    previous = token
+                    break
+                if kind == 4:  # SHIFT_REDUCE: shift and reduce in one step
+                    values.append(entry[2]([token]))
+                    reduced_in = entry[1]
+                    below.append(top)
+                    top = table[top][entry[3]][1]
                     previous = token
                     break
                 if kind == 1:  # REDUCE_ONE: the stacks keep their length
@@ -124,6 +145,13 @@ class Driver:
                     if top == end_state:
                         return values[-1]
         raise ParseError(end_token, set())  # pragma: no cover - $END always ends the parse
+
+    def _error_state(self, top: int, reduced_in: int | None, ttype: str) -> int:
+        """Where the parse failed, as if default reductions were not made: in the state
+        that reduced the last token, if ``ttype`` could not follow there."""
+        if reduced_in is not None and ttype not in self.table[reduced_in]:
+            return reduced_in
+        return top
 
     def expected(self, state: int) -> set[str]:
         return {symbol for symbol in self.table[state] if symbol.isupper() or symbol == "$END"}

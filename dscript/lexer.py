@@ -183,7 +183,7 @@ class LineMap:
     """
 
     filename: str
-    marks: list[tuple[int, str, int]] = field(default_factory=list)
+    marks: list[tuple[int, str | None, int]] = field(default_factory=list)
 
     def locate(self, line: int) -> tuple[str, int]:
         if not self.marks:
@@ -192,7 +192,7 @@ class LineMap:
         for text_line, mark_file, src_line in self.marks:
             if text_line > line:
                 break
-            file, base_text, base_src = mark_file, text_line, src_line
+            file, base_text, base_src = mark_file or file, text_line, src_line
         return file, base_src + (line - base_text)
 
 
@@ -335,7 +335,7 @@ class DTokenizer:
         self.longest_run = 0
         self.brace_depth = 0
         self.deepest_braces = 0
-        self.marks: list[tuple[int, str, int]] = []
+        self.marks: list[tuple[int, str | None, int]] = []
 
     # ------------------------------------------------------------ helpers
 
@@ -401,7 +401,8 @@ class DTokenizer:
                         width=len(word),
                     )
                 # "# 12 "file.d"": the next line is line 12 of file.d.
-                self.marks.append((self.line_col(self.pos)[0] + 1, m.group(2) or "", int(m.group(1))))
+                # Without a file name, the marker renumbers the lines of the same file.
+                self.marks.append((self.line_col(self.pos)[0] + 1, m.group(2), int(m.group(1))))
                 self.pos = m.end()
                 continue
             return

@@ -214,8 +214,7 @@ def _parse_text(text: str, linemap: LineMap, sources: dict[str, str]) -> A.Progr
     linemap.marks = tokenizer.marks
 
     with _BUILDER_LOCK, _no_gc():
-        _BUILDER.linemap = linemap
-        _BUILDER.line_starts = tokenizer.line_starts
+        _BUILDER.begin(linemap, tokenizer.line_starts)
         try:
             program = driver.parse(tokenizer.tokens(), end_token)
         except LexError as err:
@@ -350,23 +349,42 @@ class TreeBuilder:
     """
 
     def __init__(self) -> None:
-        self.linemap = LineMap("<string>")
-        self.line_starts = [0]
+        self.begin(LineMap("<string>"), [0])
+
+    def begin(self, linemap: LineMap, line_starts: list[int]) -> None:
+        """Get ready for a parse of a text with lines starting at ``line_starts``."""
+        self.linemap = linemap
+        self.file = linemap.filename
+        self.line_starts = line_starts
+        self.line = (0, 0, 0)  # the line of the last token: (start, next line's start, number)
 
     # ------------------------------------------------------------ positions
 
     def tspan(self, tok: Token) -> A.Span:
         """The span of one token. A token that runs over lines (a pragma continued with
         a backslash) ends, as far as spans go, on its first line."""
-        starts = self.line_starts
         pos = tok[2]
+        # Tokens come mostly in order, several to a line: look for the line only when
+        # the token is not on the same one as the last.
+        start, next_start, line = self.line
+        if not start <= pos < next_start:
+            start, next_start, line = self.line = self._line_of(pos)
+        if not self.linemap.marks:
+            return _new_span(A.Span, (self.file, line, pos - start + 1, line, tok[3] - start + 1))
+        file, line = self.linemap.locate(line)
+        return A.Span(file, line, pos - start + 1, line, tok[3] - start + 1)
+
+    def tokens_span(self, first: Token, last: Token) -> A.Span:
+        """From the start of ``first`` to the end of ``last``."""
+        span = self.tspan(first)
+        if last[3] <= self.line[1] and not self.linemap.marks:  # on the same line
+            return _new_span(A.Span, (span[0], span[1], span[2], span[1], last[3] - self.line[0] + 1))
+        return self.join(span, self.tspan(last))
+
+    def _line_of(self, pos: int) -> tuple[int, int, int]:
+        starts = self.line_starts
         line = bisect_right(starts, pos)
-        line_start = starts[line - 1]
-        linemap = self.linemap
-        if not linemap.marks:
-            return _new_span(A.Span, (linemap.filename, line, pos - line_start + 1, line, tok[3] - line_start + 1))
-        file, line = linemap.locate(line)
-        return A.Span(file, line, pos - line_start + 1, line, tok[3] - line_start + 1)
+        return starts[line - 1], starts[line] if line < len(starts) else 1 << 62, line
 
     def _span_of(self, item) -> A.Span | None:
         if isinstance(item, A.Node):
@@ -676,12 +694,10 @@ class TreeBuilder:
 
     def binary_expr(self, children):
         """Precedence climbing over ``operand (op operand)*`` (all binary operators)."""
-        operands = children[0::2]
-        ops = children[1::2]
-        if len(operands) == 2:  # the common case: one operator
-            left, right = operands
-            return A.Binary(ops[0].value, left, right, span=self.join(left.span, right.span))
-        return self._climb(operands, ops)
+        if len(children) == 3:  # the common case: one operator
+            left, op, right = children
+            return A.Binary(op[1], left, right, span=self.join(left.span, right.span))
+        return self._climb(children[0::2], children[1::2])
 
     def _climb(self, operands, ops):
         # Iterative shunting-yard: no recursion, so long chains cannot overflow.
@@ -791,12 +807,12 @@ class TreeBuilder:
         return A.KernelSym(module or None, name, span=self.tspan(children[0]))
 
     def thread_var(self, children):
-        first, name = children[0], children[-1]
-        return A.ThreadVar(name.value, span=self.join(self.tspan(first), self.tspan(name)))
+        first, _, name = children
+        return A.ThreadVar(name[1], span=self.tokens_span(first, name))
 
     def clause_var(self, children):
-        first, name = children[0], children[-1]
-        return A.ClauseVar(name.value, span=self.join(self.tspan(first), self.tspan(name)))
+        first, _, name = children
+        return A.ClauseVar(name[1], span=self.tokens_span(first, name))
 
     def offsetof(self, children):
         return A.OffsetOf(children[0], str(children[1]), span=self.cover(children))
