@@ -86,7 +86,10 @@ class Driver:
                 return state
 
     def parse(self, tokens: Iterable[Any], end_token: Any) -> Any:
-        """Parse ``tokens`` followed by ``end_token`` (type ``$END``); the value of ``start``."""
+        """Parse ``tokens`` followed by ``end_token`` (type ``$END``); the value of ``start``.
+
+        Without an end token, only look for a syntax error in ``tokens`` (None if none).
+        """
         table = self.table
         end_state = self.end_state
         # The state stack is ``below + [top]``; keeping the top in a local saves a
@@ -96,7 +99,7 @@ class Driver:
         values: list[Any] = []
         previous = None
         reduced_in = None  # the state of the last default reduction (for messages)
-        for token in itertools.chain(tokens, (end_token,)):
+        for token in itertools.chain(tokens, (end_token,)) if end_token is not None else tokens:
             ttype = token[0]
             while True:
                 entry = table[top].get(ttype)
@@ -144,6 +147,8 @@ class Driver:
                     top = table[top][origin][1]
                     if top == end_state:
                         return values[-1]
+        if end_token is None:
+            return None
         raise ParseError(end_token, set())  # pragma: no cover - $END always ends the parse
 
     def _error_state(self, top: int, reduced_in: int | None, ttype: str) -> int:

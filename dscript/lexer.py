@@ -21,32 +21,19 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from itertools import accumulate
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from itertools import accumulate
 
 from lark.lexer import Lexer
 
-
-class Token(NamedTuple):
-    """A token: its terminal name, its text, and where it is in the text (offsets).
-
-    A named tuple, so that the lexer can make one without running Python code
-    (``_new_token``): it makes one per token, and speed matters here. Lines and
-    columns are worked out only for the tokens that need them (spans, messages), by
-    :meth:`DTokenizer.line_col`.
-    """
-
-    type: str
-    value: str
-    pos: int  # offset of the first character
-    end: int  # offset just past the last one
-
-    def __str__(self) -> str:
-        return self.value
+# A token is a plain tuple ``(type, value, pos, end)``: its terminal name, its text, and
+# the offsets of its first character and of just past its last. Plain, because the lexer
+# makes one per token and a tuple is the cheapest object Python makes (a named tuple
+# costs twice as much to create). Lines and columns are worked out only for the tokens
+# that need them (spans, messages), by :meth:`DTokenizer.line_col`.
+Token = tuple
 
 
-_new_token = tuple.__new__
 
 
 # ---------------------------------------------------------------- vocabulary
@@ -126,24 +113,42 @@ TOKEN_KINDS = {"ksym": "KSYM", "agg": "AGG", "macro": "MACRO"}
 # `mod`sym` kernel symbols, numbers other than plain decimals, character constants and
 # anything invalid fail to match and take the general path. The blanks are atomic, so
 # a failed match does not retry shorter runs of them.
-_BLANKS = r"(?>[ \t\n\r\f\v]+|/\*.*?\*/|//[^\n]*|\\\n)*+"
+_BLANKS = r"[ \t\n\r\f\v]*+(?:(?:/\*.*?\*/|//[^\n]*|\\\n)[ \t\n\r\f\v]*+)*+"
+# Operators are grouped by their first character, so that the engine tries one branch
+# per character instead of one per operator.
 _FAST_COMMON = (
     r"([A-Za-z_][A-Za-z0-9_]*+)(?<!_t)(?![`.])"  # 1: a word (not a.b)
-    r"|(<<=|>>=|\.\.\.|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||\^\^|[-+*/%&|^]=|\.(?![0-9])"
-    r"|[-+*%<>=!~&|^?:;,]{OTHERS})"  # 2: an operator that changes no state
+    r"|({SINGLES}|-[->=]?|\+[+=]?|<(?:<=?|=)?|>(?:>=?|=)?|==?|!=?|&[&=]?|\|[|=]?|\^[\^=]?|\*=?|%=?"
+    r"|\.(?:\.\.|(?![0-9]))|/{SLASH})"  # 2: an operator that changes no state
     r"|([0-9]++)(?![A-Za-z0-9_.])"  # 3: a decimal integer without suffix
     r'|("(?:[^"\\\n]|\\.)*+")'  # 4: a string
     r"|(@(?:[A-Za-z_][A-Za-z0-9_]*)?)"  # 5: an aggregation
     r"|(\$\$?(?:[0-9]+|[A-Za-z_][A-Za-z0-9_]*))"  # 6: a macro argument
 )
+# Group 10 matches nothing, after the blanks, where no other group matches: the scan
+# then never skips text, and the general path takes over from there.
+_OTHER = "|()"
 # In a body, braces nest (7: '{', 8: '}'); a '/' that starts no comment divides.
+# (Group 9 cannot match: it keeps the numbers the same in both patterns.)
 BODY_FAST = re.compile(
-    _BLANKS + "(?:" + _FAST_COMMON.replace("{OTHERS}", r"|/(?!\*)|[()\[\]]") + r"|(\{)|(\})" + ")", re.DOTALL
+    _BLANKS
+    + "(?:"
+    + _FAST_COMMON.replace("{SINGLES}", r"[;,()\[\]?:~]").replace("{SLASH}", r"(?:=|(?!\*))")
+    + r"|(\{)|(\})|((?!))"
+    + _OTHER
+    + ")",
+    re.DOTALL,
 )
 # In a predicate, brackets are counted (7: opening, 8: closing), because a '/' (9)
 # ends the predicate only outside them.
 PRED_FAST = re.compile(
-    _BLANKS + "(?:" + _FAST_COMMON.replace("{OTHERS}", r"|[{}]") + r"|([(\[])|([)\]])|(/(?!\*))" + ")", re.DOTALL
+    _BLANKS
+    + "(?:"
+    + _FAST_COMMON.replace("{SINGLES}", r"[;,{}?:~]").replace("{SLASH}", "=")
+    + r"|([(\[])|([)\]])|(/(?!\*))"
+    + _OTHER
+    + ")",
+    re.DOTALL,
 )
 _FAST_KINDS = (None, "IDENT", None, "INT", "STRING", "AGG", "MACRO")
 
@@ -281,7 +286,11 @@ class DLexer(Lexer):
     def lex(self, data):  # type: ignore[override]
         # lark hands a custom lexer the whole text.
         text = data if isinstance(data, str) else getattr(data, "text", data)
-        return DTokenizer(text, self.literal_names).tokens()
+        tokenizer = DTokenizer(text, self.literal_names)
+        tokens = tokenizer.tokens()
+        if tokenizer.failure is not None:
+            raise tokenizer.failure
+        return iter(tokens)
 
 
 class DTokenizer:
@@ -295,8 +304,10 @@ class DTokenizer:
         "in_provider",
         "line_starts",
         "longest_run",
+        "failure",
         "marks",
         "mode",
+        "mode_changes",
         "names",
         "not_types",
         "op_names",
@@ -336,6 +347,8 @@ class DTokenizer:
         self.brace_depth = 0
         self.deepest_braces = 0
         self.marks: list[tuple[int, str | None, int]] = []
+        self.failure: LexError | None = None
+        self.mode_changes: list[tuple[int, int]] = []  # (offset of a token, mode after it)
 
     # ------------------------------------------------------------ helpers
 
@@ -356,7 +369,7 @@ class DTokenizer:
         return LexError(message, pos, line, col, width)
 
     def make(self, type_: str, value: str, start: int) -> Token:
-        tok = _new_token(Token, (type_, value, start, self.pos))
+        tok = (type_, value, start, self.pos)
         # How deep could the tree get? The longest run of tokens without ';', '{' or '}'
         # bounds it; the parser checks the real depth only when this is large.
         if value in (";", "{", "}"):
@@ -434,20 +447,27 @@ class DTokenizer:
 
     # ------------------------------------------------------------ the token stream
 
-    def tokens(self):
+    def tokens(self) -> list[Token]:
+        """Every token of the text, in order.
+
+        A lexical error ends the list early and is kept in ``failure``: the parser
+        reports it only if the tokens before it parse (a syntax error earlier in the
+        text comes first, as it would with a lexer called token by token).
+        """
         text = self.text
         n = len(text)
         # A #! line is not D: the front end reads its options separately.
         if text.startswith("#!"):
             end = text.find("\n")
             self.pos = n if end < 0 else end
-        body_match = BODY_FAST.match
-        pred_match = PRED_FAST.match
+        out: list[Token] = []
+        append = out.append
+        scan_body = BODY_FAST.finditer
+        scan_pred = PRED_FAST.finditer
         fast_kinds = _FAST_KINDS
         op_names = self.op_names
         word_types = self.word_types()
         names_follow = NAMES_FOLLOW
-        new_token = _new_token
         # The state the fast path touches lives in locals; it is written back to the
         # tokenizer before the general path runs, and read again after.
         pos = self.pos
@@ -455,59 +475,84 @@ class DTokenizer:
         prev = self.prev
         run = self.run_length
         longest = self.longest_run
-        while True:
-            if mode == BODY or mode == PRED:
-                m = (body_match if mode == BODY else pred_match)(text, pos)
-                if m is not None:
-                    kind = m.lastindex
-                    value = m[kind]
-                    pos = m.end()
-                    start = pos - len(value)
-                    if kind == 1:
-                        type_ = "IDENT" if prev in names_follow else word_types.get(value, "IDENT")
-                    elif kind == 2:
-                        type_ = op_names[value]
-                    elif kind < 7:
-                        type_ = fast_kinds[kind]
+        try:
+            while True:
+                if mode == BODY or mode == PRED:
+                    for m in (scan_body if mode == BODY else scan_pred)(text, pos):
+                        kind = m.lastindex
+                        if kind == 1:
+                            value = m[1]
+                            type_ = "IDENT" if prev in names_follow else word_types.get(value, "IDENT")
+                        elif kind == 2:
+                            value = m[2]
+                            type_ = op_names[value]
+                        elif kind < 7:
+                            value = m[kind]
+                            type_ = fast_kinds[kind]
+                        elif kind < 10:
+                            # Brackets, braces and a predicate's '/' change the lexer's state.
+                            value = m[kind]
+                            start, self.pos = m.span(kind)
+                            type_ = prev = self.bracket(value)
+                            if value == "{" or value == "}":  # braces: see make()
+                                run = 0
+                            else:
+                                run += 1
+                                if run > longest:
+                                    longest = run
+                            append((type_, value, start, self.pos))
+                            if self.mode != mode:
+                                pos, mode = self.pos, self.mode
+                                self.mode_changes.append((start, mode))
+                                break
+                            continue
+                        else:  # anything else: the general path, from after the blanks
+                            pos = m.end()
+                            break
+                        start, end = m.span(kind)
                         if kind == 4:
-                            value = value[1:-1]
-                    else:
-                        # Brackets, braces and a predicate's '/' change the lexer's state.
-                        self.pos = pos
-                        type_ = self.bracket(value)
-                        mode = self.mode
-                        if value == "{" or value == "}":  # braces: see make()
+                            value = value[1:-1]  # a string's text is inside the quotes
+                        prev = type_
+                        # How deep could the tree get? See make().
+                        if type_ == "SEMICOLON":
                             run = 0
                         else:
                             run += 1
                             if run > longest:
                                 longest = run
-                        prev = type_
-                        yield new_token(Token, (type_, value, start, pos))
-                        continue
-                    prev = type_
-                    # How deep could the tree get? See make().
-                    if type_ == "SEMICOLON":
-                        run = 0
-                    else:
-                        run += 1
-                        if run > longest:
-                            longest = run
-                    yield new_token(Token, (type_, value, start, pos))
-                    continue
-            # The general path.
-            self.pos, self.prev, self.run_length, self.longest_run = pos, prev, run, longest
-            if pos >= n or text[pos] in BLANK_START:
-                self.skip_blank()
-                if self.pos >= n:
-                    return
-            tok = None
-            if mode <= AFTER_SPEC:  # TOP or AFTER_SPEC
-                tok = self.top_token()
-            if tok is None:
-                tok = self.expression_token()
-            pos, mode, prev, run, longest = self.pos, self.mode, self.prev, self.run_length, self.longest_run
-            yield tok
+                        append((type_, value, start, end))
+                    else:  # pragma: no cover - group 10 always ends the scan
+                        pos = n
+                # The general path: outside bodies and predicates, and for what their
+                # scan leaves (line markers, unterminated comments...).
+                self.pos, self.prev, self.run_length, self.longest_run = pos, prev, run, longest
+                if pos >= n or text[pos] in BLANK_START:
+                    self.skip_blank()
+                    if self.pos >= n:
+                        break
+                tok = None
+                if mode <= AFTER_SPEC:  # TOP or AFTER_SPEC
+                    tok = self.top_token()
+                if tok is None:
+                    tok = self.expression_token()
+                append(tok)
+                pos, prev, run, longest = self.pos, self.prev, self.run_length, self.longest_run
+                if self.mode != mode:
+                    mode = self.mode
+                    self.mode_changes.append((tok[2], mode))
+        except LexError as err:
+            self.failure = err
+        self.pos, self.prev, self.run_length, self.longest_run = pos, prev, run, longest
+        return out
+
+    def mode_after(self, pos: int) -> int:
+        """The lexer's mode after the token at offset ``pos`` (for messages)."""
+        mode = TOP
+        for change_pos, new_mode in self.mode_changes:
+            if change_pos > pos:
+                break
+            mode = new_mode
+        return mode
 
     def word_types(self) -> dict[str, str]:
         """The token type of every word with a meaning of its own, inside a clause.

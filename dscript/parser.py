@@ -10,14 +10,15 @@ position in the user's file.
 from __future__ import annotations
 
 import contextlib
-from bisect import bisect_right
 import functools
 import gc
 import re
 import shlex
 import sys
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from lark import Lark
 
@@ -208,7 +209,7 @@ def _parse_text(text: str, linemap: LineMap, sources: dict[str, str]) -> A.Progr
 
     # The end of input is reported just after the last thing in the file.
     end = len(text.rstrip())
-    end_token = Token("$END", "", end, end)
+    end_token = ("$END", "", end, end)
     # Line markers the lexer meets (from the preprocessor) map lines back to files; the
     # list fills as the lexer goes, ahead of the nodes that need it.
     linemap.marks = tokenizer.marks
@@ -216,7 +217,11 @@ def _parse_text(text: str, linemap: LineMap, sources: dict[str, str]) -> A.Progr
     with _BUILDER_LOCK, _no_gc():
         _BUILDER.begin(linemap, tokenizer.line_starts)
         try:
-            program = driver.parse(tokenizer.tokens(), end_token)
+            tokens = tokenizer.tokens()
+            if tokenizer.failure is not None:
+                driver.parse(tokens, None)  # a syntax error before the bad token comes first
+                raise tokenizer.failure
+            program = driver.parse(tokens, end_token)
         except LexError as err:
             raise _error(linemap, sources, err.line, err.col, err.message, err.width) from None
         except ParseError as err:
@@ -279,20 +284,20 @@ def _describe(token_type: str, literal_text: dict[str, str]) -> str:
 def _syntax_error(err: ParseError, tokenizer: DTokenizer, linemap: LineMap, sources) -> DiagnosticError:
     literal_text = {name: value for value, name in _literal_names().items()}
     tok = err.token
-    (line, col), width = tokenizer.line_col(tok.pos), 1
-    if tok.type == "$END":
+    (line, col), width = tokenizer.line_col(tok[2]), 1
+    if tok[0] == "$END":
         found = "end of input"
     else:
-        value = str(tok.value)
-        found = f"'{value}'" if len(value) < 40 and "\n" not in value else _describe(tok.type, literal_text)
+        value = tok[1]
+        found = f"'{value}'" if len(value) < 40 and "\n" not in value else _describe(tok[0], literal_text)
         width = max(1, len(value.split("\n")[0]))
     expected = err.expected
     message = f"syntax error near {found}"
-    hint = _hint(expected, literal_text, found, tokenizer)
+    hint = _hint(expected, literal_text, found, tokenizer, tok[2])
     prev = err.previous
-    if hint.startswith("expected an operator or ';'") and prev is not None and prev.type != "PRAGMA":
+    if hint.startswith("expected an operator or ';'") and prev is not None and prev[0] != "PRAGMA":
         # Point where the ';' is missing: just after the previous token, as compilers do.
-        (line, col), width = tokenizer.line_col(prev.end), 1
+        (line, col), width = tokenizer.line_col(prev[3]), 1
         message = f"syntax error: expected ';' (or an operator) before {found}"
         hint = ""
     if hint:
@@ -300,12 +305,13 @@ def _syntax_error(err: ParseError, tokenizer: DTokenizer, linemap: LineMap, sour
     return _error(linemap, sources, line, col, message, width)
 
 
-def _hint(expected: set[str], literal_text: dict[str, str], found: str, tokenizer: DTokenizer) -> str:
+def _hint(expected: set[str], literal_text: dict[str, str], found: str, tokenizer: DTokenizer,
+          tokenizer_pos: int) -> str:
     if not expected:
         return ""
     from .lexer import PRED
 
-    in_predicate = tokenizer is not None and tokenizer.mode == PRED
+    in_predicate = tokenizer is not None and tokenizer.mode_after(tokenizer_pos) == PRED
     if in_predicate and "EPRED" in expected and len(expected) > 5:
         return "predicate not closed: expected an operator or '/' before '{'"
     if expected >= {"IDENT", "INT"}:
@@ -341,11 +347,21 @@ def _literal_names() -> dict[str, str]:
 _new_span = tuple.__new__  # Span(...) without running Python code: spans are made by the thousand
 
 
+class Part(NamedTuple):
+    """A piece of a declaration on its way to a node: ``("storage", token)``,
+    ``("spec", StructSpec)``, ``("pointer", [tokens])``... Tokens themselves are plain
+    tuples (see :mod:`dscript.lexer`): ``type(x) is tuple`` tells a token from a Part."""
+
+    kind: str
+    value: Any
+
+
 class TreeBuilder:
     """Builds :mod:`dscript.ast` nodes while the parser reduces (no parse tree is kept).
 
     A node's span runs from the start of its first child with a position to the end of
-    its last one; tokens the grammar drops (keywords, brackets) do not count.
+    its last one; tokens the grammar drops (keywords, brackets) do not count. Tokens are
+    plain tuples ``(type, value, pos, end)``.
     """
 
     def __init__(self) -> None:
@@ -389,12 +405,12 @@ class TreeBuilder:
     def _span_of(self, item) -> A.Span | None:
         if isinstance(item, A.Node):
             return item.span
-        if isinstance(item, Token):
+        if type(item) is tuple:  # a token
             return self.tspan(item)
         if isinstance(item, list):
             return self.cover(item) if item else None
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], list):
-            return self.cover(item[1]) if item[1] else None
+        if isinstance(item, Part) and isinstance(item.value, list):
+            return self.cover(item.value) if item.value else None
         return None
 
     def cover(self, children) -> A.Span | None:
@@ -433,7 +449,7 @@ class TreeBuilder:
 
     def pragma(self, children):
         tok = children[0]
-        body = re.sub(r"\\\n", " ", tok.value)[1:].split()
+        body = re.sub(r"\\\n", " ", tok[1])[1:].split()
         words = body[1:] if body and body[0] == "pragma" else body
         return A.Pragma(words, span=self.tspan(tok))
 
@@ -447,7 +463,7 @@ class TreeBuilder:
         return A.Clause(probes, predicate, block.body, span=self.cover([probes[0], block]))
 
     def probe_list(self, children):
-        return [A.ProbeDesc(str(t), span=self.tspan(t)) for t in children if isinstance(t, Token) and t.type == "PROBE_SPEC"]
+        return [A.ProbeDesc(t[1], span=self.tspan(t)) for t in children if type(t) is tuple and t[0] == "PROBE_SPEC"]
 
     def predicate(self, children):
         return children[1]
@@ -502,29 +518,29 @@ class TreeBuilder:
     # ------------------------------------------------------------ declarations
 
     def storage(self, children):
-        return ("storage", children[0])
+        return Part("storage", children[0])
 
     def qualifier(self, children):
-        return ("qualifier", children[0])
+        return Part("qualifier", children[0])
 
     def basic_type(self, children):
-        return ("basic", children[0])
+        return Part("basic", children[0])
 
     def named_type(self, children):
-        return ("named", children[0])
+        return Part("named", children[0])
 
     def struct_spec(self, children):
-        kind = str(children[0])
+        kind = children[0][1]
         tag = None
         rest = children[1:]
-        if rest and isinstance(rest[0], Token):
-            tag = str(rest[0])
+        if rest and type(rest[0]) is tuple:
+            tag = rest[0][1]
             rest = rest[1:]
         members = [m for m in rest if isinstance(m, A.Decl)]
-        return ("spec", A.StructSpec(kind, tag, members, span=self.cover(children)))
+        return Part("spec", A.StructSpec(kind, tag, members, span=self.cover(children)))
 
     def struct_ref(self, children):
-        return ("spec", A.StructSpec(str(children[0]), str(children[1]), None, span=self.cover(children)))
+        return Part("spec", A.StructSpec(children[0][1], children[1][1], None, span=self.cover(children)))
 
     def struct_member(self, children):
         storage, spec = self._specifiers(children[0])
@@ -545,19 +561,19 @@ class TreeBuilder:
         return decl
 
     def enum_spec(self, children):
-        tag = str(children[0]) if children and isinstance(children[0], Token) else None
+        tag = children[0][1] if children and type(children[0]) is tuple else None
         items = [c for c in children if isinstance(c, A.Enumerator)]
-        return ("spec", A.EnumSpec(tag, items, span=self.cover(children)))
+        return Part("spec", A.EnumSpec(tag, items, span=self.cover(children)))
 
     def enum_ref(self, children):
-        return ("spec", A.EnumSpec(str(children[0]), None, span=self.cover(children)))
+        return Part("spec", A.EnumSpec(children[0][1], None, span=self.cover(children)))
 
     def enumerator(self, children):
         value = children[-1] if len(children) > 1 and isinstance(children[-1], A.Expr) else None
-        return A.Enumerator(str(children[0]), value, span=self.cover(children))
+        return A.Enumerator(children[0][1], value, span=self.cover(children))
 
     def decl_specifiers(self, children):
-        return ("specifiers", list(children))
+        return Part("specifiers", list(children))
 
     def _specifiers(self, specs) -> tuple[list[str], A.TypeSpec]:
         words = specs[1]
@@ -568,15 +584,15 @@ class TreeBuilder:
         named: A.StructSpec | A.EnumSpec | str | None = None
         for kind, value in words:
             if kind == "storage":
-                storage.append(str(value))
+                storage.append(value[1])
             elif kind == "qualifier":
-                qualifiers.append(str(value))
+                qualifiers.append(value[1])
             elif kind == "basic":
-                basic.append(str(value))
+                basic.append(value[1])
             else:
                 if named is not None or basic:
                     self.fail("more than one type in a declaration", span, "D_DECL_COMBO")
-                named = str(value) if isinstance(value, Token) else value
+                named = value[1] if type(value) is tuple else value
         if named is not None and basic:
             self.fail("more than one type in a declaration", span, "D_DECL_COMBO")
         if named is None and not basic:
@@ -595,7 +611,7 @@ class TreeBuilder:
         return list(children)
 
     def pointer(self, children):
-        return ("pointer", list(children))
+        return Part("pointer", list(children))
 
     def declarator(self, children):
         decl = children[-1]
@@ -605,7 +621,7 @@ class TreeBuilder:
         return decl
 
     def decl_name(self, children):
-        return A.Declarator(str(children[0]), span=self.tspan(children[0]))
+        return A.Declarator(children[0][1], span=self.tspan(children[0]))
 
     def decl_paren(self, children):
         return A.Declarator(None, inner=children[0], span=self.cover(children))
@@ -638,7 +654,7 @@ class TreeBuilder:
 
     def anon_param(self, children):
         _, spec = self._specifiers(children[0])
-        pointers, arrays = children[1] if len(children) > 1 else (0, [])
+        pointers, arrays = children[1].value if len(children) > 1 else (0, [])
         span = spec.span
         return A.Param(A.TypeName(spec, pointers, arrays, span=span), None, span=span)
 
@@ -651,20 +667,20 @@ class TreeBuilder:
         return A.Inline(spec, decl, value, span=self.cover([spec, value]))
 
     def translator_def(self, children):
-        parts = [c for c in children if not (isinstance(c, Token) and c.type in ("LT", "GT"))]
+        parts = [c for c in children if not (type(c) is tuple and c[0] in ("LT", "GT"))]
         output, input_type, param = parts[0], parts[1], parts[2]
         members = [m for m in parts[3:] if isinstance(m, A.TranslatorMember)]
-        return A.Translator(output, input_type, str(param), members, span=self.cover([output] + members))
+        return A.Translator(output, input_type, param[1], members, span=self.cover([output] + members))
 
     def translator_member(self, children):
-        return A.TranslatorMember(str(children[0]), children[-1], span=self.cover(children))
+        return A.TranslatorMember(children[0][1], children[-1], span=self.cover(children))
 
     def provider_def(self, children):
         probes = [c for c in children if isinstance(c, A.ProviderProbe)]
-        return A.Provider(str(children[0]), probes, span=self.cover(children))
+        return A.Provider(children[0][1], probes, span=self.cover(children))
 
     def provider_probe(self, children):
-        name = str(children[0])
+        name = children[0][1]
         lists = [c for c in children[1:] if isinstance(c, list)]
         params = lists[0] if lists else []
         xlated = lists[1] if len(lists) > 1 else None
@@ -674,18 +690,18 @@ class TreeBuilder:
 
     def type_name(self, children):
         _, spec = self._specifiers(children[0])
-        pointers, arrays = children[1] if len(children) > 1 else (0, [])
+        pointers, arrays = children[1].value if len(children) > 1 else (0, [])
         return A.TypeName(spec, pointers, arrays, span=spec.span)
 
     def abstract_declarator(self, children):
         pointers = 0
         arrays = []
         for c in children:
-            if isinstance(c, tuple):
-                pointers = len(c[1])
+            if isinstance(c, Part):
+                pointers = len(c.value)
             else:
                 arrays.append(c)
-        return (pointers, arrays)
+        return Part("abstract", (pointers, arrays))
 
     def abstract_array(self, children):
         return A.ArrayDim(size=children[0] if children else None)
@@ -711,7 +727,7 @@ class TreeBuilder:
             out.append(A.Binary(op, left, right, span=self.join(left.span, right.span)))
 
         for op_tok, operand in zip(ops, operands[1:]):
-            op = str(op_tok)
+            op = op_tok[1]
             prec = BINARY_PRECEDENCE[op]
             while stack and BINARY_PRECEDENCE[stack[-1]] >= prec:
                 reduce_top()
@@ -727,7 +743,7 @@ class TreeBuilder:
 
     def assign(self, children):
         target, op, value = children
-        return A.Assign(op.value, target, value, span=self.join(target.span, value.span))
+        return A.Assign(op[1], target, value, span=self.join(target.span, value.span))
 
     def ternary(self, children):
         cond, then, other = children
@@ -737,10 +753,10 @@ class TreeBuilder:
         return A.Cast(children[0], children[1], span=self.cover(children))
 
     def pre_incdec(self, children):
-        return A.Unary(str(children[0]), children[1], span=self.cover(children))
+        return A.Unary(children[0][1], children[1], span=self.cover(children))
 
     def unary(self, children):
-        return A.Unary(str(children[0]), children[1], span=self.cover(children))
+        return A.Unary(children[0][1], children[1], span=self.cover(children))
 
     def sizeof_expr(self, children):
         return A.SizeOf(children[-1], span=self.cover(children))
@@ -764,46 +780,46 @@ class TreeBuilder:
 
     def dot(self, children):
         base, name = children[0], children[-1]
-        return A.Member(base, ".", name.value, span=self.join(base.span, self.tspan(name)))
+        return A.Member(base, ".", name[1], span=self.join(base.span, self.tspan(name)))
 
     def arrow(self, children):
         base, name = children[0], children[-1]
-        return A.Member(base, "->", name.value, span=self.join(base.span, self.tspan(name)))
+        return A.Member(base, "->", name[1], span=self.join(base.span, self.tspan(name)))
 
     def post_incdec(self, children):
-        return A.Postfix(str(children[1]), children[0], span=self.cover(children))
+        return A.Postfix(children[1][1], children[0], span=self.cover(children))
 
     def argument_list(self, children):
         return list(children)
 
     def ident(self, children):
         tok = children[0]
-        return A.Ident(tok.value, span=self.tspan(tok))
+        return A.Ident(tok[1], span=self.tspan(tok))
 
     def int_lit(self, children):
         tok = children[0]
-        return A.IntLit(tok.value, span=self.tspan(tok))
+        return A.IntLit(tok[1], span=self.tspan(tok))
 
     def float_lit(self, children):
-        return A.FloatLit(str(children[0]), span=self.tspan(children[0]))
+        return A.FloatLit(children[0][1], span=self.tspan(children[0]))
 
     def str_lit(self, children):
-        return A.StrLit(str(children[0]), span=self.tspan(children[0]))
+        return A.StrLit(children[0][1], span=self.tspan(children[0]))
 
     def char_lit(self, children):
-        return A.CharLit(str(children[0]), span=self.tspan(children[0]))
+        return A.CharLit(children[0][1], span=self.tspan(children[0]))
 
     def agg_ref(self, children):
-        return A.AggRef(str(children[0])[1:], span=self.tspan(children[0]))
+        return A.AggRef(children[0][1][1:], span=self.tspan(children[0]))
 
     def macro_arg(self, children):
-        text = str(children[0])
+        text = children[0][1]
         if text.startswith("$$"):
             return A.MacroArg(text[2:], True, span=self.tspan(children[0]))
         return A.MacroArg(text[1:], span=self.tspan(children[0]))
 
     def kernel_sym(self, children):
-        module, _, name = str(children[0]).partition("`")
+        module, _, name = children[0][1].partition("`")
         return A.KernelSym(module or None, name, span=self.tspan(children[0]))
 
     def thread_var(self, children):
@@ -815,10 +831,10 @@ class TreeBuilder:
         return A.ClauseVar(name[1], span=self.tokens_span(first, name))
 
     def offsetof(self, children):
-        return A.OffsetOf(children[0], str(children[1]), span=self.cover(children))
+        return A.OffsetOf(children[0], children[1][1], span=self.cover(children))
 
     def xlate(self, children):
-        parts = [c for c in children if not isinstance(c, Token)]
+        parts = [c for c in children if type(c) is not tuple]
         return A.Xlate(parts[0], parts[1], span=self.cover(children))
 
 
