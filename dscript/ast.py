@@ -635,15 +635,25 @@ class Visitor:
         return method
 
     def generic_visit(self, node: Node) -> None:
-        visit = self.visit
-        for name in _child_fields(node.__class__):
-            value = getattr(node, name)
-            if value.__class__ is list:
-                for item in value:
-                    if isinstance(item, Node):
-                        visit(item)
-            elif isinstance(value, Node):
-                visit(value)
+        # The hottest loop of every pass: the method lookup of visit() is inlined, and
+        # leaves (nodes with nothing to do) are skipped without a call.
+        try:
+            methods = self._visit_methods
+        except AttributeError:
+            methods = self._visit_methods = {}
+        fields = _CHILD_FIELDS.get(node.__class__)
+        if fields is None:
+            fields = _child_fields(node.__class__)
+        values = node.__dict__
+        for name in fields:
+            value = values[name]
+            children = value if value.__class__ is list else (value,)
+            for child in children:
+                if isinstance(child, Node):
+                    cls = child.__class__
+                    method = methods[cls] if cls in methods else self._dispatch(cls)
+                    if method is not None:
+                        method(child)
 
 
 class Transformer:
