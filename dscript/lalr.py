@@ -14,7 +14,6 @@ every reduction, and repetitions are plain lists grown in place.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -99,7 +98,7 @@ class Driver:
         values: list[Any] = []
         previous = None
         reduced_in = None  # the state of the last default reduction (for messages)
-        for token in itertools.chain(tokens, (end_token,)) if end_token is not None else tokens:
+        for token in [*tokens, end_token] if end_token is not None else tokens:
             ttype = token[0]
             while True:
                 entry = table[top].get(ttype)
