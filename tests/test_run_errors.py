@@ -9,10 +9,12 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -139,8 +141,32 @@ def world_readable_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture
+def traversable_checkout():
+    """Lets uid 65534 reach this checkout and its .venv for the test's duration.
+
+    A checkout in a private directory (``mktemp -d`` makes them 0700) cannot be
+    entered by another user; the execute bit for others is added to such directories
+    above it, and taken away again after.
+    """
+    import dtscope
+
+    changed = []
+    for root in {Path(dtscope.__file__).resolve().parent.parent, Path(sys.prefix)}:
+        for directory in [root, *root.parents]:
+            mode = directory.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                os.chmod(directory, mode | stat.S_IXOTH)
+                changed.append((directory, mode))
+    try:
+        yield
+    finally:
+        for directory, mode in reversed(changed):
+            os.chmod(directory, stat.S_IMODE(mode))
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
-def test_not_root_says_which_privilege(script, world_readable_dir):
+def test_not_root_says_which_privilege(script, world_readable_dir, traversable_checkout):
     target = os.path.join(world_readable_dir, "calls.d")
     shutil.copy(script, target)
     os.chmod(target, 0o644)
