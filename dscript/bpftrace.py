@@ -990,12 +990,10 @@ class BpftraceGenerator(Generator):
             return None, None
         if module.startswith("/"):
             return module, pid_expr
-        if pid is not None:
-            found = _find_module(pid, module)
-            if found:
-                return found, pid_expr
-        elif self.target_path:  # -c: the command is not running yet; ask its loader
-            for lib in _shared_objects(self.target_path, None):
+        # A running process (-p): what it has mapped; -c: the command is not running yet,
+        # so what its loader would map.
+        if pid is not None or self.target_path:
+            for lib in _shared_objects(self.target_path or "", pid):
                 if _module_matches(os.path.basename(lib), module):
                     return lib, pid_expr
         self.unsupported(
@@ -2255,19 +2253,3 @@ def _elf_functions(path: str) -> frozenset[str]:
     result = frozenset(names)
     _ELF_CACHE[key] = result
     return result
-
-
-def _find_module(pid: int, module: str) -> str | None:
-    """The path of a shared object (``libc.so.6``, ``libc``) mapped into a process."""
-    try:
-        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                parts = line.split(None, 5)
-                if len(parts) == 6 and parts[5].startswith("/"):
-                    path = parts[5].strip()
-                    base = os.path.basename(path)
-                    if base == module or base.startswith((module + ".", module + "-")):
-                        return path
-    except OSError:
-        return None
-    return None

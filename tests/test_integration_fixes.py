@@ -8,33 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 
 import pytest
 from dtscope.collectors.bpftrace import SnapshotAssembler, map_delta, value_delta
 from dtscope.dscript import bpftrace as lowering
 from dtscope.dscript.parser import parse
-
-
-def child(tmp_path, body: str, name: str = "child.py") -> str:
-    script = tmp_path / name
-    script.write_text("import os, sys, time\n" + textwrap.dedent(body))
-    return f"{sys.executable} {script}"
-
-
-def run_jsonl(dtscope_cli, tmp_path, d_text: str, *args: str, name: str = "script.d", statuses=None):
-    script = tmp_path / name
-    script.write_text(d_text)
-    out = tmp_path / "out.jsonl"
-    if out.exists():
-        out.unlink()
-    code, stdout, stderr = dtscope_cli("run", str(script), "-o", str(out), *args)
-    assert code == 0, stderr
-    records = [json.loads(line) for line in out.read_text().splitlines()]
-    if statuses is not None:
-        statuses.extend(r for r in records if r.get("type") == "status")
-    return [r for r in records if r.get("type") != "status"], stdout, stderr
-
+from workloads.dtscope_run import python_child, run_d_jsonl
 
 # --------------------------------------------------------------------------- 1. exact intervals
 
@@ -106,7 +85,7 @@ def test_interval_snapshots_add_up_to_exactly_n_every_time(dtscope_cli, tmp_path
     n = 600_000
     # Paced to last at least 2 s (eight intervals) however fast the machine is:
     # chunks of 500 calls, each waiting (without a syscall) for its slot.
-    command = child(tmp_path, f"""
+    command = python_child(tmp_path, f"""
         start, chunks = time.monotonic(), {n // 500}
         for i in range(chunks):
             while time.monotonic() - start < 2.0 * i / chunks:
@@ -120,9 +99,8 @@ def test_interval_snapshots_add_up_to_exactly_n_every_time(dtscope_cli, tmp_path
         "{ @calls = count(); @bypid[pid] = count(); @q = quantize(1); @mean = avg(2); }\n"
     )
     for _ in range(3):
-        statuses: list[dict] = []
-        rows, stdout, stderr = run_jsonl(
-            dtscope_cli, tmp_path, d_text, "-c", command, "--interval", "250ms", statuses=statuses)
+        rows, statuses, stdout, stderr = run_d_jsonl(
+            dtscope_cli, tmp_path, d_text, "-c", command, "--interval", "250ms")
         per_interval = [(r["snapshot"], r["value"]) for r in rows if r["aggregation"] == "calls"]
         assert sum(v for _, v in per_interval) == n, per_interval
         # At least one boundary inside the workload. (Usually five or more; now and then
@@ -142,11 +120,11 @@ def test_interval_snapshots_add_up_to_exactly_n_every_time(dtscope_cli, tmp_path
 @pytest.mark.tracing
 def test_printa_output_is_text_on_stdout_and_the_snapshot_stays_exact(dtscope_cli, tmp_path):
     n = 321
-    command = child(tmp_path, f"""
+    command = python_child(tmp_path, f"""
         for _ in range({n}):
             os.getppid()
     """)
-    rows, stdout, _ = run_jsonl(
+    rows, _, stdout, _ = run_d_jsonl(
         dtscope_cli, tmp_path,
         'syscall::getppid:entry /pid == $target/ { @calls["getppid,x"] = count(); @q = quantize(8); }\n'
         "END { printa(@calls); printa(@q); }\n",
@@ -233,13 +211,13 @@ def pid_probe_counts(rows):
 
 @pytest.mark.tracing
 def test_pid_target_uprobes_on_libc_with_c(dtscope_cli, tmp_path):
-    command = child(tmp_path, """
+    command = python_child(tmp_path, """
         for _ in range(1234):
             os.getppid()
         for _ in range(77):
             os.getpid()
     """)
-    rows, _, _ = run_jsonl(dtscope_cli, tmp_path, PID_PROBES, "-c", command)
+    rows, _, _, _ = run_d_jsonl(dtscope_cli, tmp_path, PID_PROBES, "-c", command)
     assert pid_probe_counts(rows) == ({("libc.so.6",): 1234}, [77])
 
 
@@ -295,7 +273,7 @@ def test_zonename_global_singles_out_the_root_cgroup(dtscope_cli, tmp_path):
     zone = os.path.join(root, f"dtscope-test-{os.getpid()}")
     os.mkdir(zone)
     try:
-        command = child(tmp_path, f"""
+        command = python_child(tmp_path, f"""
             with open({os.path.join(root, "cgroup.procs")!r}, "w") as fh:
                 fh.write(str(os.getpid()))  # the root cgroup: the "global zone"
             for _ in range(100):
@@ -305,7 +283,7 @@ def test_zonename_global_singles_out_the_root_cgroup(dtscope_cli, tmp_path):
             for _ in range(50):
                 os.getppid()
         """)
-        rows, _, _ = run_jsonl(
+        rows, _, _, _ = run_d_jsonl(
             dtscope_cli, tmp_path,
             'syscall::getppid:entry /pid == $target && zonename == "global"/ { @global = count(); }\n'
             'syscall::getppid:entry /pid == $target && zonename != "global"/ { @zoned[zonename] = count(); }\n',
@@ -361,7 +339,7 @@ def test_options_from_the_script_and_x():
 @pytest.mark.tracing
 def test_run_passes_macro_arguments_and_honours_strsize(dtscope_cli, tmp_path):
     long_name = "/nonexistent/" + "a" * 80
-    command = child(tmp_path, f"""
+    command = python_child(tmp_path, f"""
         for _ in range(3):
             try:
                 open({long_name!r})
@@ -374,10 +352,10 @@ def test_run_passes_macro_arguments_and_honours_strsize(dtscope_cli, tmp_path):
         "#pragma D option aggrate=1s\n"  # DTrace tuning: no effect on results, ignored
         "syscall::openat:entry /pid == $target/ { @paths[$$2, copyinstr(arg1)] = sum($1); }\n"
     )
-    rows, _, _ = run_jsonl(dtscope_cli, tmp_path, d_text, "-c", command, "--", "-7", 'tag "x"\\')
+    rows, _, _, _ = run_d_jsonl(dtscope_cli, tmp_path, d_text, "-c", command, "--", "-7", 'tag "x"\\')
     found = [(r["keys"], r["value"]) for r in rows if long_name.startswith(r["keys"][1])]
     assert found == [(['tag "x"\\', long_name[:15]], -21)]  # 16 bytes with the terminating NUL
-    rows, _, _ = run_jsonl(dtscope_cli, tmp_path, d_text, "-x", "strsize=32", "-c", command, "--", "5", "t")
+    rows, _, _, _ = run_d_jsonl(dtscope_cli, tmp_path, d_text, "-x", "strsize=32", "-c", command, "--", "5", "t")
     assert [(r["keys"], r["value"]) for r in rows if long_name.startswith(r["keys"][1])] == [
         (["t", long_name[:31]], 15)]
 

@@ -12,7 +12,6 @@ import math
 import os
 import signal
 import sys
-import textwrap
 from dataclasses import dataclass, field
 
 import pytest
@@ -29,6 +28,7 @@ from dtscope.collectors.bpftrace import (
     stack_frames,
 )
 from dtscope.collectors.model import Bucket
+from workloads.dtscope_run import python_child, run_d_jsonl
 
 
 @dataclass
@@ -219,14 +219,8 @@ INTERVAL_TAIL = 'printf("' + SNAPSHOT_MARKER + '\\n");'
 
 
 def child_command(tmp_path, body: str) -> str:
-    """A Python child for bpftrace -c: it prints its pid first, then runs ``body``.
-
-    Its interpreter makes syscalls of its own while starting, so tests filter on what
-    only ``body`` does (a file descriptor number, a comm it sets).
-    """
-    script = tmp_path / "child.py"
-    script.write_text("import os, sys, time\nprint('pid', os.getpid(), flush=True)\n" + textwrap.dedent(body))
-    return f"{sys.executable} {script}"
+    """A Python child for bpftrace -c that prints its pid first, then runs ``body``."""
+    return python_child(tmp_path, body, print_pid=True)
 
 
 def run_program(text: str, maps: dict, **options):
@@ -441,14 +435,10 @@ def d_script(tmp_path, text: str):
 
 
 def run_d_to_jsonl(dtscope_cli, tmp_path, text: str, *args: str, allowed_stderr: str = ""):
-    out = tmp_path / "out.jsonl"
-    code, stdout, stderr = dtscope_cli("run", str(d_script(tmp_path, text)), "-o", str(out), *args)
-    assert code == 0, stderr
+    rows, statuses, stdout, stderr = run_d_jsonl(dtscope_cli, tmp_path, text, *args)
     # no terminal: only errors would be printed (and health lines the caller allows)
     assert [line for line in stderr.splitlines() if not (allowed_stderr and allowed_stderr in line)] == []
-    records = [json.loads(line) for line in out.read_text().splitlines()]
-    rows = [r for r in records if r.get("type") != "status"]
-    return rows, [r for r in records if r.get("type") == "status"], stdout
+    return rows, statuses, stdout
 
 
 @pytest.mark.tracing

@@ -1,16 +1,21 @@
-"""Run a probe through the real ``dtscope run`` around workloads (the probe tests).
+"""Run the real ``dtscope run`` around workloads.
 
 :func:`run_probe` starts ``dtscope run PROBE -c 'gate.py DIR' -o run.jsonl``, waits until
 the gate reports that the tracer is attached, calls ``during()`` (which releases the
 workloads and waits for their work to end), lets the gate exit, and returns the run's
 rows. :func:`rows` and :func:`value` pick rows out by aggregation and key.
+
+:func:`python_child` and :func:`run_d_jsonl` serve the tests that run a D script on a
+small Python child (``-c``) and read the JSONL it writes.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -76,3 +81,32 @@ def value(all_rows: list[Any], aggregation: str, *keys: Any) -> Any:
         if tuple(row.keys) == keys:
             return row.value
     return None
+
+
+def python_child(tmp_path: Path, body: str, *, print_pid: bool = False, name: str = "child.py") -> str:
+    """The command line of a Python child that runs ``body`` (``os``, ``sys`` and ``time``
+    imported), for ``dtscope run -c``; with ``print_pid`` it prints ``pid N`` first.
+
+    Its interpreter makes syscalls of its own while starting, so tests filter on what
+    only ``body`` does (a file descriptor number, a comm it sets, the child's pid).
+    """
+    script = tmp_path / name
+    head = "import os, sys, time\n" + ("print('pid', os.getpid(), flush=True)\n" if print_pid else "")
+    script.write_text(head + textwrap.dedent(body))
+    return f"{sys.executable} {script}"
+
+
+def run_d_jsonl(dtscope_cli: Callable[..., Any], tmp_path: Path, d_text: str, *args: str,
+                name: str = "script.d") -> tuple[list[dict], list[dict], str, str]:
+    """``dtscope run`` of ``d_text`` (written to ``name``) with ``-o out.jsonl``; asserts it
+    exits 0 and returns (snapshot rows, status records, stdout, stderr)."""
+    script = tmp_path / name
+    script.write_text(d_text)
+    out = tmp_path / "out.jsonl"
+    if out.exists():
+        out.unlink()
+    code, stdout, stderr = dtscope_cli("run", str(script), "-o", str(out), *args)
+    assert code == 0, stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = [r for r in records if r.get("type") != "status"]
+    return rows, [r for r in records if r.get("type") == "status"], stdout, stderr
