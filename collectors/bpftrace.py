@@ -72,12 +72,12 @@ from dtscope.errors import UsageError
 
 from .base import (
     Backend,
-    deliver,
     PreparedProgram,
     RunOptions,
     TracerError,
     TracerNotFound,
     TracerPermissionError,
+    deliver,
 )
 from .model import AggInfo, AggRow, Bucket, Snapshot
 
@@ -174,11 +174,11 @@ def resolve_options(
                 raise UsageError(
                     f"{where} strsize={value}: bpftrace 0.17 keeps strings of at most {MAX_STRLEN} bytes"
                 )
-            env["BPFTRACE_STRLEN"] = str(size)
+            env[TRACER_OPTION_ENV[name]] = str(size)
         elif name == "bufsize":
-            env["BPFTRACE_PERF_RB_PAGES"] = str(ring_buffer_pages(str(value)))
+            env[TRACER_OPTION_ENV[name]] = str(ring_buffer_pages(str(value)))
         elif name == "map_keys_max":
-            env["BPFTRACE_MAP_KEYS_MAX"] = str(_positive_int(name, value, where))
+            env[TRACER_OPTION_ENV[name]] = str(_positive_int(name, value, where))
         elif name in LOWERING_OPTIONS:
             lowering[LOWERING_OPTIONS[name]] = _positive_int(name, value, where)
         elif name == "bufpolicy" and value == "switch":
@@ -353,14 +353,6 @@ def companion_buckets(role: str, entries: list[dict[str, Any]]) -> list[Bucket]:
         lo, hi = quantize_bucket(role, int(low), int(high))
         out.append(Bucket(lo, hi, int(entry.get("count", 0))))
     return out
-
-
-def negative_buckets(entries: list[dict[str, Any]]) -> list[Bucket]:
-    """Buckets of the negated-values companion map -> DTrace's negative quantize buckets."""
-    return sorted(
-        (b for b in companion_buckets("negative", entries) if b.hi is not None and b.hi <= 0),
-        key=lambda b: b.lo,
-    )
 
 
 def _bucket_order(bucket: Bucket) -> float:
@@ -799,7 +791,7 @@ class BpftraceBackend(Backend):
         self.process: subprocess.Popen | None = None  # the running tracer, for tests and signals
         self.stop_requested = threading.Event()
         self.substituted = False  # the program's $1.. are literals already (see command())
-        self.extra_env: dict[str, str] = {}  # from the script's own options
+        self.extra_env: dict[str, str] = {}  # from the script's own options and -x
 
     def request_stop(self) -> None:
         """End the run early (safe from a signal handler): the tracer prints what it has."""
@@ -873,15 +865,11 @@ class BpftraceBackend(Backend):
         positional = [] if self.substituted else list(options.macro_args)
         return cmd + [program_path, *positional]
 
-    def environment(self, options: RunOptions, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """The tracer's environment: the script's options (``extra``), then -x, win over ours."""
+    def environment(self, options: RunOptions) -> dict[str, str]:
+        """The tracer's environment: the options resolved from the script and -x win over ours."""
         env = dict(os.environ)
         env.setdefault("BPFTRACE_MAP_KEYS_MAX", str(DEFAULT_MAP_KEYS_MAX))
-        env.update(extra or {})
-        for option, value in options.tracer_options.items():
-            variable = TRACER_OPTION_ENV.get(option)
-            if variable:
-                env[variable] = str(ring_buffer_pages(value) if option == "bufsize" else value)
+        env.update(self.extra_env)
         return env
 
     def stream(self, prepared: PreparedProgram, options: RunOptions) -> Iterator[Snapshot]:
@@ -891,9 +879,12 @@ class BpftraceBackend(Backend):
         maps = prepared.extra.get("maps", {})
         name = prepared.extra.get("name", "program")
         self.substituted = bool(prepared.extra.get("macro_args_substituted"))
-        self.extra_env = dict(prepared.extra.get("env") or {})
+        # prepare() resolved the script's options and -x; a program prepared from bpftrace
+        # text (prepare_text) has only -x.
+        env = prepared.extra.get("env")
+        self.extra_env = dict(env) if env is not None else resolve_options({}, options.tracer_options)[0]
         assembler = SnapshotAssembler(maps, prepared.aggregations, options.interval, options.on_output)
-        keys_max = self.environment(options, self.extra_env).get("BPFTRACE_MAP_KEYS_MAX", "")
+        keys_max = self.environment(options).get("BPFTRACE_MAP_KEYS_MAX", "")
         assembler.map_keys_max = int(keys_max) if keys_max.isdigit() else None
         with tempfile.TemporaryDirectory(prefix="dtscope-") as workdir:
             program_path = os.path.join(workdir, f"{_safe_name(name)}.bt")
@@ -992,7 +983,7 @@ class _TracerRun:
             uses_ustack = "ustack" in fh.read()
         self.stop_grace = self.USTACK_STOP_GRACE_SECONDS if uses_ustack else self.STOP_GRACE_SECONDS
         self.cmd = backend.command(binary, program_path, options)
-        self.env = backend.environment(options, backend.extra_env)
+        self.env = backend.environment(options)
 
     def _read_stdout(self, stream) -> None:
         for line in stream:

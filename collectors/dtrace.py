@@ -50,12 +50,12 @@ from dtscope.errors import UsageError
 
 from .base import (
     Backend,
-    deliver,
     PreparedProgram,
     RunOptions,
     TracerError,
     TracerNotFound,
     TracerPermissionError,
+    deliver,
 )
 from .dtrace_output import DTraceOutputError, StderrEvent, classify_stderr, parse_printa
 from .model import AggInfo, AggRow, Snapshot

@@ -67,9 +67,9 @@ import socket as _socket
 from dataclasses import dataclass, field
 
 from . import ast as A
-from .builtins import TIME_UNITS_NS
 from . import bpftrace_tables as T
 from . import tracepoints as TP
+from .builtins import TIME_UNITS_NS
 from .diagnostics import DiagnosticError
 from .printer import (
     PREC_ASSIGN,

@@ -20,9 +20,9 @@ from dtscope.collectors.bpftrace import (
     SNAPSHOT_MARKER,
     BpftraceBackend,
     SnapshotAssembler,
+    companion_buckets,
     hist_buckets,
     llquantize_bounds,
-    negative_buckets,
     prepare_text,
     split_key,
     stack_frames,
@@ -103,7 +103,8 @@ def test_quantize_buckets_from_hist_entries():
 def test_negative_companion_mirrors_into_dtrace_negative_buckets():
     # DTrace's -1 bucket holds -1, -2 holds -3..-2, -4 holds -7..-4: [-2v+1, -v+1).
     entries = [{"min": 1, "max": 1, "count": 5}, {"min": 2, "max": 3, "count": 1}, {"min": 4, "max": 7, "count": 2}]
-    assert negative_buckets(entries) == [Bucket(-7, -3, 2), Bucket(-3, -1, 1), Bucket(-1, 0, 5)]
+    assert sorted(companion_buckets("negative", entries), key=lambda b: b.lo) == [
+        Bucket(-7, -3, 2), Bucket(-3, -1, 1), Bucket(-1, 0, 5)]
 
 
 def test_lquantize_underflow_and_overflow():
