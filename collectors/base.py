@@ -11,7 +11,7 @@ import abc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from dtscope.errors import UserError
+from dtscope.errors import UsageError, UserError
 
 from .model import AggInfo, Snapshot
 
@@ -53,6 +53,23 @@ class TracerError(UserError):
     def __init__(self, message: str, snapshots: list[Snapshot] | None = None, exit_code: int = 1):
         super().__init__(message, exit_code)
         self.snapshots = snapshots or []
+
+
+def command_words(command: str) -> list[str]:
+    """The words of a ``-c`` command, which runs directly (no shell): it must split into
+    words, and its program must be found. Raises UsageError saying what is wrong."""
+    import shlex
+    import shutil
+
+    try:
+        words = shlex.split(command)
+    except ValueError as err:
+        raise UsageError(f"-c {command!r}: {err}") from None
+    if not words:
+        raise UsageError("-c needs a command")
+    if shutil.which(words[0]) is None:
+        raise UsageError(f"-c: {words[0]}: command not found")
+    return words
 
 
 def deliver(run, proc, snap: Snapshot, expected: int | None) -> Iterator[Snapshot]:

@@ -77,6 +77,7 @@ from .base import (
     TracerError,
     TracerNotFound,
     TracerPermissionError,
+    command_words,
     deliver,
 )
 from .model import AggInfo, AggRow, Bucket, Snapshot
@@ -822,15 +823,7 @@ class BpftraceBackend(Backend):
 
         target_path = None
         if options.target_command:
-            try:
-                words = shlex.split(options.target_command)
-            except ValueError as err:
-                raise UsageError(f"-c {options.target_command!r}: {err}") from None
-            if not words:
-                raise UsageError("-c needs a command")
-            target_path = shutil.which(words[0])
-            if target_path is None:
-                raise UsageError(f"-c: {words[0]}: command not found")
+            words = command_words(options.target_command)
             target_path = elf_on_path(words[0])
         options_of = getattr(program, "options", None)
         env, settings = resolve_options(options_of() if options_of else {}, options.tracer_options)

@@ -342,6 +342,12 @@ def _bt_string(value: str) -> str:
     return '"' + A.encode_string(value) + '"'
 
 
+def _histogram_constant(node: A.Expr) -> int | None:
+    """A constant that a quantize counts in its main map alone (no companions needed)."""
+    constant = _int_literal(node)
+    return constant if constant is not None and 0 <= constant < (1 << HIGH_SHIFT) else None
+
+
 def _int_literal(node: A.Expr | None) -> int | None:
     if isinstance(node, A.IntLit):
         return node.value
@@ -1121,7 +1127,6 @@ class BpftraceGenerator(Generator):
         # bpftrace 0.17 has no bare blocks; D's block only groups.
         return "\n".join(s for s in (self.stmt(x, depth) for x in node.body) if s)
 
-
     def stmt_ExprStmt(self, node: A.ExprStmt, depth: int) -> str:
         pad = self.indent * depth
         expr = node.expr
@@ -1321,8 +1326,8 @@ class BpftraceGenerator(Generator):
         if not self._increment_is_one(node, node.args[1] if len(node.args) == 2 else None):
             return []
         main = self.register_map(node, "main", kinds, names)
-        constant = _int_literal(node.args[0])
-        if constant is not None and 0 <= constant < (1 << HIGH_SHIFT):
+        constant = _histogram_constant(node.args[0])
+        if constant is not None:
             return [f"{self.map_ref(main, keys)} = hist({constant});"]
         negative = self.register_map(node, "negative", kinds, names)
         high = self.register_map(node, "high", kinds, names)
@@ -1418,10 +1423,7 @@ class BpftraceGenerator(Generator):
     @staticmethod
     def _constant_quantize(decl: _AggDecl) -> bool:
         node = decl.node
-        if node is None or not node.args:
-            return False
-        constant = _int_literal(node.args[0])
-        return constant is not None and 0 <= constant < (1 << HIGH_SHIFT)
+        return node is not None and bool(node.args) and _histogram_constant(node.args[0]) is not None
 
     def action_printf(self, node: A.Call) -> str:
         if not node.args or not isinstance(node.args[0], A.StrLit):

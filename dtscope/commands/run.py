@@ -117,7 +117,9 @@ def run(args: argparse.Namespace) -> int:
     if args.pid is not None:
         _check_pid(args.pid)
     if args.target_command is not None:
-        _check_command(args.target_command)
+        from dtscope.collectors.base import command_words
+
+        command_words(args.target_command)  # -c is checked before anything starts
     if args.output:
         from dtscope.collectors.output import check_output_path
 
@@ -220,21 +222,6 @@ def parse_tracer_options(words: list[str]) -> dict[str, str]:
             raise UsageError(f"-x {word!r}: expected NAME=VALUE (for example -x bufsize=4m)")
         options[name] = value.strip()
     return options
-
-
-def _check_command(command: str) -> None:
-    """-c runs the command directly (no shell): it must split into words and exist."""
-    import shlex
-    import shutil
-
-    try:
-        words = shlex.split(command)
-    except ValueError as err:
-        raise UsageError(f"-c {command!r}: {err}") from None
-    if not words:
-        raise UsageError("-c needs a command")
-    if shutil.which(words[0]) is None:
-        raise UsageError(f"-c: {words[0]}: command not found")
 
 
 def _check_pid(pid: int) -> None:
