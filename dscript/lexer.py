@@ -268,7 +268,6 @@ _OPERATOR_NAMES: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
 # After these a word is always a name (a member, a struct, union or enum tag).
 NAMES_FOLLOW = frozenset(["ARROW", "DOT", "STRUCT_OR_UNION", "ENUM"])
 IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
-DIGITS = frozenset("0123456789")
 
 TOP, AFTER_SPEC, PRED, AFTER_PRED, BODY, DECL = range(6)
 
@@ -294,17 +293,18 @@ class DLexer(Lexer):
 
 
 class DTokenizer:
-    # Slots: the lexer touches its state on every token, and slot access is quicker.
+    # Slots: the general path touches this state on every token it makes, and slot
+    # access is quicker.
     __slots__ = (
         "brace_depth",
         "decl_expr",
         "deepest_braces",
         "depth",
         "expect_spec",
+        "failure",
         "in_provider",
         "line_starts",
         "longest_run",
-        "failure",
         "marks",
         "mode",
         "mode_changes",
@@ -490,17 +490,12 @@ class DTokenizer:
                             value = m[kind]
                             type_ = fast_kinds[kind]
                         elif kind < 10:
-                            # Brackets, braces and a predicate's '/' change the lexer's state.
-                            value = m[kind]
+                            # Brackets, braces and a predicate's '/' change the lexer's
+                            # state: the general path's operator_token makes them.
                             start, self.pos = m.span(kind)
-                            type_ = prev = self.bracket(value)
-                            if value == "{" or value == "}":  # braces: see make()
-                                run = 0
-                            else:
-                                run += 1
-                                if run > longest:
-                                    longest = run
-                            append((type_, value, start, self.pos))
+                            self.prev, self.run_length, self.longest_run = prev, run, longest
+                            append(self.operator_token(m[kind], start))
+                            prev, run, longest = self.prev, self.run_length, self.longest_run
                             if self.mode != mode:
                                 pos, mode = self.pos, self.mode
                                 self.mode_changes.append((start, mode))
@@ -566,28 +561,6 @@ class DTokenizer:
                 kind = "IDENT" if word == "probe" else self.names.get(word, word.upper())
             types[word] = kind
         return types
-
-    def bracket(self, char: str) -> str:
-        """Brackets and '/' in a predicate, braces in a body (for the fast path)."""
-        if self.mode == PRED:
-            if char == "/":
-                if self.parens <= 0 and self.next_significant_char(self.pos) in ("{", ";", ""):
-                    self.mode = AFTER_PRED
-                    return "EPRED"
-                return "SLASH"
-            self.parens += 1 if char in "([" else -1
-            return self.op_names[char]
-        if char == "{":
-            self.depth += 1
-            self.brace_depth += 1
-            if self.brace_depth > self.deepest_braces:
-                self.deepest_braces = self.brace_depth
-        else:
-            self.depth -= 1
-            self.brace_depth -= 1
-            if self.depth == 0:
-                self.mode = TOP
-        return self.op_names[char]
 
     def top_token(self) -> Token | None:
         """At the top level: pragmas, probe descriptions, or the start of a declaration."""
