@@ -186,6 +186,7 @@ def reduction(rule: Any, builder: Any) -> Any:
         if rule.options.keep_all_tokens or not (symbol.is_term and symbol.filter_out)
     ]
     splices = any(spliced for _, spliced in kept)
+    method = None
     if rule.origin.name.startswith("_"):
         call = "{}"  # a helper: its value is the list itself
     elif rule.options.expand1 and not rule.alias and len(kept) == 1 and not splices:
@@ -206,7 +207,7 @@ def reduction(rule: Any, builder: Any) -> Any:
     else:
         items = ", ".join(("*" if spliced else "") + value for value, spliced in kept)
         lines = ["return " + call.format(f"[{items}]")]
-    return _compile("\n    ".join(lines), {"build": getattr(builder, name, None)})
+    return _compile("\n    ".join(lines), {"build": method})
 
 
 def _is_spliced(symbol: Any) -> bool:

@@ -211,7 +211,7 @@ def _parse_text(text: str, linemap: LineMap, sources: dict[str, str]) -> A.Progr
     end = len(text.rstrip())
     end_token = ("$END", "", end, end)
     # Line markers the lexer meets (from the preprocessor) map lines back to files; the
-    # list fills as the lexer goes, ahead of the nodes that need it.
+    # lexer has met them all before the first node is built.
     linemap.marks = tokenizer.marks
 
     with _BUILDER_LOCK, _no_gc():
@@ -427,9 +427,7 @@ class TreeBuilder:
             last = self._span_of(child)
             if last is not None:
                 break
-        if last is None or last is first or last.file != first.file:
-            return first
-        return A.Span(first.file, first.line, first.col, last.end_line, last.end_col)
+        return first if last is None or last is first else self.join(first, last)
 
     @staticmethod
     def join(first: A.Span | None, last: A.Span | None) -> A.Span | None:
