@@ -594,31 +594,38 @@ def test_without_root_top_says_so_before_the_screen_opens(monkeypatch, capsys):
     assert code == 1 and "root" in err and "Traceback" not in err
 
 
-def test_stopping_a_live_source_interrupts_only_our_tracer(tmp_path):
-    import shutil
-    import signal
-    import subprocess
+def test_stopping_a_live_source_asks_its_run_to_stop_at_once():
+    """q and +/- act at once: a stop does not wait for the run's next snapshot."""
+    from types import SimpleNamespace
 
-    from dtscope.tui.source import interrupt_own_tracers
+    from dtscope.tui.source import LiveSource
 
-    fake_tracer = tmp_path / "bpftrace"  # a sleep that the kernel calls bpftrace
-    shutil.copy("/bin/sleep", fake_tracer)
-    other = subprocess.Popen(["/bin/sleep", "30"])
-    tracer = subprocess.Popen([str(fake_tracer), "30"])
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:  # until the exec has renamed the child
-            if Path(f"/proc/{tracer.pid}/comm").read_text().strip() == "bpftrace":
-                break
-            time.sleep(0.01)
-        assert interrupt_own_tracers() == [tracer.pid]
-        assert tracer.wait(timeout=5) == -signal.SIGINT
-        assert other.poll() is None
-    finally:
-        other.kill()
-        tracer.kill()
-        other.wait()
-        tracer.wait()
+    class Run:  # stands in for session.SnapshotStream: no snapshot until it is stopped
+        def __init__(self):
+            self.asked = threading.Event()
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if self.asked.wait(10):
+                raise StopIteration
+            raise AssertionError("the run was never asked to stop")
+
+        def stop(self):
+            self.asked.set()
+            return True
+
+    run = Run()
+    source = LiveSource(None, "bpftrace", SimpleNamespace(interval=5.0), "test", first_stream=run)
+    got: list = []
+    worker = threading.Thread(target=lambda: got.extend(source.snapshots()))
+    worker.start()
+    started = time.monotonic()
+    source.stop()
+    worker.join(10)
+    assert not worker.is_alive() and run.asked.is_set() and got == []
+    assert time.monotonic() - started < 2
 
 
 class GatedSource(ScriptedSource):

@@ -7,7 +7,6 @@ own thread; a live tracer keeps running while paused (the app holds its snapshot
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,6 +126,7 @@ class LiveSource(SnapshotSource):
         self.backend = backend
         self.options = options
         self._first_stream = first_stream
+        self._stream: Any = None  # the run in progress (a session.SnapshotStream)
 
     def set_interval(self, seconds: float) -> None:
         self.info.interval = seconds
@@ -134,14 +134,20 @@ class LiveSource(SnapshotSource):
 
     def stop(self) -> None:
         super().stop()
-        # The stream only notices a stop when its next snapshot arrives (up to a whole
-        # interval); interrupting our own tracer ends it now, as Ctrl-C would.
-        interrupt_own_tracers()
+        # The loop below notices a stop only when the next snapshot arrives (up to a
+        # whole interval); asking the run to stop ends it now: the backend stops its own
+        # tracer, which prints what it has.
+        stream = self._stream
+        if stream is not None and hasattr(stream, "stop"):
+            stream.stop()
 
     def snapshots(self) -> Iterator[Snapshot]:
         stream, self._first_stream = self._first_stream, None
         if stream is None:
             stream = start_stream(self.script, self.backend, self.options)
+        self._stream = stream
+        if self.stopped and hasattr(stream, "stop"):
+            stream.stop()  # stopped while the run was starting
         try:
             for snap in stream:
                 yield snap
@@ -162,30 +168,3 @@ def start_stream(script: Any, backend: str, options: Any) -> Iterator[Snapshot]:
         return session.run_stream(script, backend=backend, options=options)
     except DiagnosticError as err:
         raise UserError(err.format()) from None
-
-
-TRACER_NAMES = ("bpftrace", "dtrace")
-
-
-def interrupt_own_tracers() -> list[int]:
-    """SIGINT the tracer processes this process started (Linux /proc); their pids."""
-    import glob
-    import signal
-
-    interrupted = []
-    for children in glob.glob(f"/proc/{os.getpid()}/task/*/children"):
-        try:
-            with open(children) as fh:
-                pids = [int(p) for p in fh.read().split()]
-        except (OSError, ValueError):
-            continue
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/comm") as fh:
-                    name = fh.read().strip()
-                if name in TRACER_NAMES:
-                    os.kill(pid, signal.SIGINT)
-                    interrupted.append(pid)
-            except (OSError, ProcessLookupError):
-                continue
-    return interrupted
