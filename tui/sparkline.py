@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from rich.text import Text
 from textual.widgets import Static
 
 from .estimate import format_rate, format_value
+from .heatmap import bin_time, snapshots_per_column
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -19,10 +21,9 @@ def sparkline(values: Sequence[float], width: int) -> str:
     values = list(values)
     if width <= 0:
         return ""
-    per = max(1, -(-len(values) // width))
-    if per > 1:
-        values = [0.0] * ((-len(values)) % per) + values
-        values = [sum(values[i : i + per]) / per for i in range(0, len(values), per)]
+    per = snapshots_per_column(len(values), width)
+    if per > 1:  # the heat map's binning, as averages
+        values = list(bin_time(np.asarray(values, dtype=float).reshape(-1, 1), width)[:, 0] / per)
     tail = values[-width:]
     top = max(tail, default=0.0)
     if top <= 0:
