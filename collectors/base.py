@@ -1,19 +1,28 @@
 """The interface every tracer backend implements (one file per backend).
 
-A backend finds its binary, turns a checked D program into what its tracer runs
-(adding the interval machinery), starts the tracer as a child process and yields
-:class:`~dtscope.collectors.model.Snapshot` objects as data arrives.
+A backend finds its binary, prepares a checked script for its tracer (lowering it through
+the target table of :mod:`dtscope.dscript.targets`) and starts a run that yields
+:class:`~dtscope.collectors.model.Snapshot` objects as data arrives. The run itself
+(starting the tracer, reading its output, stopping it, surviving its death) is written once,
+in :mod:`.runner`; a tracer backend supplies its command line and a reader of its output
+(:class:`OutputReader`: text in, snapshots out, no processes).
 """
 
 from __future__ import annotations
 
 import abc
+import shlex
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+from dtscope.dscript.lowered import Lowered
+from dtscope.dscript.script import LoadedScript
 
 from dtscope.errors import UsageError, UserError
 
-from .model import AggInfo, Snapshot
+from .model import Snapshot
 
 
 @dataclass
@@ -31,12 +40,15 @@ class RunOptions:
 
 
 @dataclass
-class PreparedProgram:
-    """What the tracer will run: its program text and how to read its output back."""
+class PreparedRun:
+    """What a backend will run: the lowered program and how to start its tracer."""
 
-    text: str
-    aggregations: dict[str, AggInfo]  # by D aggregation name ("" = anonymous)
-    extra: dict = field(default_factory=dict)  # backend-private metadata
+    program: Lowered
+    name: str = "program"  # names the tracer's program file, so that it is findable in ps
+
+    @property
+    def aggregations(self):
+        return self.program.aggregations
 
 
 class TracerNotFound(UserError):
@@ -58,9 +70,6 @@ class TracerError(UserError):
 def command_words(command: str) -> list[str]:
     """The words of a ``-c`` command, which runs directly (no shell): it must split into
     words, and its program must be found. Raises UsageError saying what is wrong."""
-    import shlex
-    import shutil
-
     try:
         words = shlex.split(command)
     except ValueError as err:
@@ -72,26 +81,34 @@ def command_words(command: str) -> list[str]:
     return words
 
 
-def deliver(run, proc, snap: Snapshot, expected: int | None) -> Iterator[Snapshot]:
-    """Hand a snapshot to the consumer, the same way for every backend (``yield from``).
+class Run(Protocol):
+    """A started run: its snapshots, in order, and a way to end it early."""
 
-    ``run`` keeps ``collected`` (what a TracerError reports), ``snapshot_count`` and
-    ``_stop(proc)``. A consumer interrupted while busy with the snapshot throws
-    KeyboardInterrupt in here: the tracer is told to stop and its output is still read.
-    After ``expected`` snapshots (one per interval) the tracer is told to stop.
-    """
-    run.collected.append(snap)
-    run.snapshot_count += 1
-    try:
-        yield snap
-    except KeyboardInterrupt:
-        run._stop(proc)
-    if expected is not None and run.snapshot_count >= expected:
-        run._stop(proc)
+    def __iter__(self) -> Iterator[Snapshot]: ...
+
+    def request_stop(self) -> None:
+        """End the run early (safe from a signal handler or another thread): the tracer
+        still prints what it collected, and the snapshots end with a final one."""
+
+
+class OutputReader(Protocol):
+    """A tracer's output, turned into snapshots: pure, fed a line at a time by the runner."""
+
+    started: bool  # tracing has begun (the duration counts from here)
+
+    def stdout(self, line: str) -> list[Snapshot]:
+        """Read one line of standard output; the snapshots it completes."""
+
+    def stderr(self, line: str) -> None:
+        """Read one line of standard error (drops, errors: kept for the next snapshot)."""
+
+    def finish(self, returncode: int, stopped_by_us: bool, delivered: int) -> list[Snapshot]:
+        """The tracer exited: the last snapshots, or raise TracerError (whose ``snapshots``
+        are this reader's last ones; the runner adds what it delivered before)."""
 
 
 class Backend(abc.ABC):
-    name: str = ""
+    name: ClassVar[str] = ""
 
     @classmethod
     @abc.abstractmethod
@@ -99,13 +116,15 @@ class Backend(abc.ABC):
         """Path of the tracer binary, or raise TracerNotFound with install advice."""
 
     @abc.abstractmethod
-    def prepare(self, program, options: RunOptions) -> PreparedProgram:
-        """Lower a checked ``dscript.ast.Program`` for this tracer (adds interval printing)."""
+    def prepare(self, script: LoadedScript, options: RunOptions) -> PreparedRun:
+        """Lower a loaded, checked script for this tracer (with the snapshot machinery)."""
 
     @abc.abstractmethod
-    def stream(self, prepared: PreparedProgram, options: RunOptions) -> Iterator[Snapshot]:
-        """Run the tracer, yield snapshots; the last has ``final=True``.
+    def start(self, prepared: PreparedRun, options: RunOptions) -> Run:
+        """Start the run. Iterating it runs the tracer and yields snapshots; the last has
+        ``final=True``. Iterating raises TracerError (with the snapshots collected so far)
+        when the tracer fails, TracerPermissionError when it lacks privileges."""
 
-        Raises TracerError (with the snapshots collected so far) when the tracer
-        fails, TracerPermissionError when it lacks privileges.
-        """
+    def stream(self, prepared: PreparedRun, options: RunOptions) -> Iterator[Snapshot]:
+        """The snapshots of a run, for callers that never stop it early."""
+        return iter(self.start(prepared, options))

@@ -23,7 +23,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .model import HISTOGRAM_FUNCTIONS, AggRow, Bucket
+from dtscope.dscript.aggregations import HISTOGRAM_FUNCTIONS
+
+from .model import AggRow, Bucket
 
 STRING_WIDTH = 50  # dt_print_bytes pads string keys with "  %-50s"
 STACK_INDENT = 14  # the consumer's default stackindent

@@ -21,8 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-HISTOGRAM_FUNCTIONS = ("quantize", "lquantize", "llquantize")
-SCALAR_FUNCTIONS = ("count", "sum", "avg", "min", "max", "stddev")
+from dtscope.dscript.aggregations import AggInfo
 
 
 @dataclass(frozen=True)
@@ -48,17 +47,6 @@ class AggRow:
     @property
     def is_histogram(self) -> bool:
         return self.buckets is not None
-
-
-@dataclass
-class AggInfo:
-    """What is known about an aggregation from the program, before any data."""
-
-    name: str
-    function: str
-    key_names: list[str] = field(default_factory=list)  # D expressions of the keys, e.g. "zonename"
-    unit: str | None = None  # "ns", "bytes", "count"... from probe metadata when known
-    key_kinds: list[str] = field(default_factory=list)  # "str", "int", "stack", "ustack", "cgroup"
 
 
 @dataclass

@@ -9,14 +9,19 @@ used post mortem and tested without privileges. ``options.tracer_options["speed"
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
+
+from dtscope.dscript.lowered import Lowered
+from dtscope.dscript.script import LoadedScript
 
 from dtscope.errors import UsageError, UserError
 
-from .base import Backend, PreparedProgram, RunOptions
+from .base import Backend, PreparedRun, RunOptions
 from .model import AggInfo, Snapshot, read_jsonl
 
 
@@ -55,10 +60,39 @@ def _fill_aggregations(snap: Snapshot) -> None:
             snap.aggregations[row.aggregation] = AggInfo(row.aggregation, row.function)
 
 
+@dataclass
+class ReplayPrepared(PreparedRun):
+    path: str = ""
+
+
 class ReplayBackend(Backend):
     name = "replay"
 
     def __init__(self, sleep: Callable[[float], None] | None = None):
+        self.sleep = sleep  # tests pass a fake clock; None: wait on the run's stop event
+
+    @classmethod
+    def find_binary(cls, path: str | None = None) -> str:
+        return ""  # no tracer needed
+
+    def prepare(self, script: LoadedScript | str, options: RunOptions) -> ReplayPrepared:
+        path = script if isinstance(script, str) else script.path
+        if not path:
+            raise UsageError("replay needs a saved run (.jsonl file)")
+        return ReplayPrepared(program=Lowered(target="replay", text=""), name=_stem(path), path=path)
+
+    def start(self, prepared: PreparedRun, options: RunOptions) -> ReplayRun:
+        if not isinstance(prepared, ReplayPrepared):
+            raise TypeError("the replay backend runs what it prepared")
+        return ReplayRun(prepared.path, options, self.sleep)
+
+
+class ReplayRun:
+    """The snapshots of a saved run, at their recorded pace (scaled by ``--speed``)."""
+
+    def __init__(self, path: str, options: RunOptions, sleep: Callable[[float], None] | None):
+        self.path = path
+        self.options = options
         self.stop_requested = threading.Event()
         # Waiting on the event lets request_stop() cut a long wait short.
         self.sleep = sleep or self.stop_requested.wait
@@ -66,18 +100,8 @@ class ReplayBackend(Backend):
     def request_stop(self) -> None:
         self.stop_requested.set()
 
-    @classmethod
-    def find_binary(cls, path: str | None = None) -> str:
-        return ""  # no tracer needed
-
-    def prepare(self, program, options: RunOptions) -> PreparedProgram:
-        path = getattr(program, "path", None) or program
-        if not isinstance(path, str):
-            raise UsageError("replay needs a saved run (.jsonl file)")
-        return PreparedProgram(text="", aggregations={}, extra={"path": path})
-
-    def stream(self, prepared: PreparedProgram, options: RunOptions) -> Iterator[Snapshot]:
-        path = prepared.extra["path"]
+    def __iter__(self) -> Iterator[Snapshot]:
+        path, options = self.path, self.options
         speed = parse_speed(options.tracer_options.get("speed"))
         try:
             fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
@@ -106,3 +130,8 @@ class ReplayBackend(Backend):
                         return  # an interrupted consumer: a replay simply ends there
             except ValueError as err:
                 raise UserError(f"{path}: {err}") from None
+
+
+def _stem(path: str) -> str:
+    base = os.path.basename(path)
+    return base.rsplit(".", 1)[0] if "." in base else base

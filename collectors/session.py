@@ -11,42 +11,41 @@ from __future__ import annotations
 import gc
 import platform
 import shutil
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Generator
 
-from dtscope.errors import UsageError, UserError
+from dtscope.dscript.script import LoadedScript
 
-from .base import Backend, RunOptions
+from dtscope.errors import UsageError
+
+from .base import Backend, Run, RunOptions
+from .bpftrace import BpftraceBackend
+from .dtrace import DTraceBackend
 from .model import Snapshot
+from .replay import ReplayBackend
 
-BACKENDS = ("auto", "bpftrace", "dtrace", "replay")
+# Backend name -> its class: the one table `--backend` chooses from ("auto" picks one).
+BACKEND_CLASSES: dict[str, type[Backend]] = {
+    "bpftrace": BpftraceBackend,
+    "dtrace": DTraceBackend,
+    "replay": ReplayBackend,
+}
+BACKENDS = ("auto", *BACKEND_CLASSES)
 
 
 def backend_for(name: str) -> Backend:
     """The Backend instance for a backend name (not "auto": see :func:`choose_backend`)."""
-    if name == "bpftrace":
-        from .bpftrace import BpftraceBackend
-
-        return BpftraceBackend()
-    if name == "dtrace":
-        try:
-            from .dtrace import DTraceBackend
-        except ImportError as err:
-            raise UserError(f"the dtrace backend is not available in this build: {err}") from None
-        return DTraceBackend()
-    if name == "replay":
-        from .replay import ReplayBackend
-
-        return ReplayBackend()
-    raise UsageError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})")
+    cls = BACKEND_CLASSES.get(name)
+    if cls is None:
+        raise UsageError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})")
+    return cls()
 
 
-def choose_backend(script: Any, requested: str = "auto", *, system: str | None = None,
+def choose_backend(script: LoadedScript, requested: str = "auto", *, system: str | None = None,
                    which=shutil.which) -> str:
     """Resolve "auto": replay for a saved run; dtrace where it is the tracer; else bpftrace."""
     if requested not in BACKENDS:
         raise UsageError(f"unknown backend {requested!r} (choose from {', '.join(BACKENDS)})")
-    kind = getattr(script, "kind", None)
+    kind = script.kind
     if kind == "replay" and requested not in ("auto", "replay"):
         raise UsageError(f"{script.path}: a saved run can only be replayed (--backend replay)")
     if requested == "replay" and kind != "replay":
@@ -64,8 +63,8 @@ def choose_backend(script: Any, requested: str = "auto", *, system: str | None =
     return "dtrace"  # illumos (SunOS), FreeBSD, macOS
 
 
-def run_stream(script: Any, backend: str = "auto", options: RunOptions | None = None) -> SnapshotStream:
-    """Snapshots of ``script`` (a ``dtscope.scripts.LoadedScript``) as the run produces them.
+def run_stream(script: LoadedScript, backend: str = "auto", options: RunOptions | None = None) -> SnapshotStream:
+    """Snapshots of ``script`` as the run produces them.
 
     Choosing and preparing fail at the call (UsageError, DiagnosticError from the
     lowering); the tracer's failures surface while iterating (TracerNotFound,
@@ -73,25 +72,18 @@ def run_stream(script: Any, backend: str = "auto", options: RunOptions | None = 
     """
     options = options or RunOptions()
     name = choose_backend(script, backend)
-    destructive = list(getattr(script, "destructive", None) or [])
-    if destructive and not options.destructive and name != "replay":
+    if script.destructive and not options.destructive and name != "replay":
         raise UsageError(
-            f"{script.display_name if hasattr(script, 'display_name') else script.name}: uses "
-            f"destructive action(s) {', '.join(destructive)}: rerun with --destructive to allow them"
+            f"{script.display_name}: uses destructive action(s) {', '.join(script.destructive)}: "
+            "rerun with --destructive to allow them"
         )
     chosen = backend_for(name)
-    if name == "replay":
-        prepared = chosen.prepare(script, options)
-    else:
-        prepared = chosen.prepare(script.program, options)
-        if getattr(prepared, "extra", None) is not None and getattr(script, "name", None):
-            prepared.extra["name"] = script.name  # names the tracer's program file: findable in ps
-    units = dict(getattr(script, "units", None) or {})
-    for aggregation, unit in units.items():
+    prepared = chosen.prepare(script, options)
+    for aggregation, unit in script.units.items():
         info = prepared.aggregations.get(aggregation)
         if info is not None and not info.unit:
             info.unit = unit
-    return SnapshotStream(chosen.stream(prepared, options), chosen)
+    return SnapshotStream(chosen.start(prepared, options))
 
 
 class SnapshotStream:
@@ -102,9 +94,9 @@ class SnapshotStream:
     a final snapshot as if the duration had run out.
     """
 
-    def __init__(self, snapshots: Iterator[Snapshot], backend: Backend):
-        self._snapshots = snapshots
-        self.backend = backend
+    def __init__(self, run: Run):
+        self.run = run
+        self._snapshots = iter(run)
 
     def __iter__(self) -> SnapshotStream:
         return self
@@ -113,17 +105,13 @@ class SnapshotStream:
         return next(self._snapshots)
 
     def stop(self) -> bool:
-        """Ask the run to end; False when this backend cannot be asked (interrupt it instead)."""
-        request = getattr(self.backend, "request_stop", None)
-        if request is None:
-            return False
-        request()
+        """Ask the run to end (always possible: every run can be asked)."""
+        self.run.request_stop()
         return True
 
     def close(self) -> None:
-        close = getattr(self._snapshots, "close", None)
-        if close is not None:
-            close()
+        if isinstance(self._snapshots, Generator):
+            self._snapshots.close()
 
 
 def tune_gc_for_streaming() -> None:

@@ -1,4 +1,5 @@
-"""D for the DTrace it will run on: one generator per dialect, overriding what differs.
+"""D for the DTrace it will run on: one generator per dialect, overriding what differs,
+and the snapshot machinery the dtrace backend adds.
 
 * :class:`IllumosD` (illumos, SmartOS, FreeBSD, macOS): the canonical printer as is;
   it has ``if``/``else`` and ``zonename``.
@@ -10,38 +11,37 @@
 Both generators can also record where each line of their output came from
 (:meth:`DialectGenerator.generate_mapped`), so that a ``dtrace:`` compile error on
 line N of the generated D is reported at the user's file and line.
+
+:func:`lower` gives the program for a dtrace backend: the user's program in the dialect,
+then the snapshot machinery (:func:`machinery`, built as clauses of the tree). Each of its
+clauses prints a framed snapshot::
+
+    \\036dtscope-NONCE snapshot interval|final TIMESTAMP WALLTIMESTAMP
+    \\036dtscope-NONCE agg NAME          (for every aggregation)
+    <printa(@NAME) in the default layout>
+    \\036dtscope-NONCE end NAME
+    ...
+    \\036dtscope-NONCE snapshot-end
+
+and the tick clause (with an interval) ``trunc()``\\ s every aggregation after printing it,
+so that interval snapshots hold what happened during the interval. The record separator
+(``\\036``) and a random nonce make the frame lines impossible to mistake for program
+output; :class:`~.lowered.DTraceFraming` tells the collector how to find them.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import secrets
 
 from . import ast as A
+from .aggregations import AggInfo, aggregations_of
 from .diagnostics import DiagnosticError
+from .lowered import DTRACE_MARKER_PREFIX, DTraceFraming, Lowered, SourceMap
 from .printer import DPrinter
 
 _MARK = re.compile("\x00(\\d+)\x01")
 TEMP_PREFIX = "_dtscope_"  # clause-local temporaries of the if/else lowering
-
-
-@dataclass
-class SourceMap:
-    """For each line of generated D (1-based), the source position it came from."""
-
-    spans: list[A.Span | None]
-
-    def lookup(self, line: int) -> A.Span | None:
-        """The source position of generated ``line``: its own mark, or the nearest mark
-        above it shifted by the distance (a predicate line follows its probe line)."""
-        if not 1 <= line <= len(self.spans):
-            return None
-        for index in range(line - 1, -1, -1):
-            span = self.spans[index]
-            if span is not None:
-                offset = line - 1 - index
-                return A.Span(span.file, span.line + offset, 1 if offset else span.col)
-        return None
 
 
 class DialectGenerator(DPrinter):
@@ -140,6 +140,7 @@ class OracleD2(DialectGenerator):
 
 
 DIALECTS: dict[str, type[DialectGenerator]] = {"illumos": IllumosD, "oracle": OracleD2}
+MACHINERY_COMMENT = "/* dtscope: snapshot machinery (generated) */"
 
 
 def dialect_from_version(version_text: str) -> str:
@@ -160,6 +161,80 @@ def generator_for(dialect: str) -> DialectGenerator:
 def to_dialect(program: A.Program, dialect: str) -> str:
     """The program as D for ``dialect``; raises DiagnosticError listing what it lacks."""
     return generator_for(dialect).generate(program)
+
+
+def lower(
+    program: A.Program, dialect: str, *, interval: float | None = None, nonce: str | None = None
+) -> Lowered:
+    """The program for a dtrace of ``dialect``, with the snapshot machinery after it.
+
+    ``nonce`` names the frames (a fresh random one when None). Raises DiagnosticError
+    listing what the dialect lacks.
+    """
+    text, source_map = generator_for(dialect).generate_mapped(program)
+    aggregations = aggregations_of(program)
+    nonce = nonce or secrets.token_hex(4)
+    user_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    frames = A.Program(machinery(aggregations, nonce, interval))
+    full = (
+        text
+        + ("" if text.endswith("\n") else "\n")
+        + "\n"
+        + MACHINERY_COMMENT
+        + "\n\n"
+        + DPrinter().generate(frames)
+    )
+    return Lowered(
+        target=dialect,
+        text=full,
+        aggregations=aggregations,
+        framing=DTraceFraming(nonce, dialect, source_map, user_lines),
+        options=dict(program.options()),
+    )
+
+
+# --------------------------------------------------------------------------- snapshot machinery
+
+
+def tick_probe(seconds: float) -> str:
+    """The tick probe that fires every ``seconds`` (whole seconds, else milliseconds)."""
+    ms = max(1, round(seconds * 1000))
+    return f"tick-{ms // 1000}s" if ms % 1000 == 0 else f"tick-{ms}ms"
+
+
+def machinery(aggregations: dict[str, AggInfo], nonce: str, interval: float | None) -> list[A.Clause]:
+    """The clauses that print framed snapshots: BEGIN (tracing has begun), a tick clause
+    (with an interval) and END."""
+    mark = DTRACE_MARKER_PREFIX + nonce
+
+    def frame(text: str, *args: A.Expr) -> A.Stmt:
+        return _call("printf", A.StrLit(A.encode_string(f"{mark} {text}\n")), *args)
+
+    clock = (A.Ident("timestamp"), A.Ident("walltimestamp"))
+
+    def snapshot(kind: str, truncate: bool) -> list[A.Stmt]:
+        body = [frame(f"snapshot {kind} %d %d", *clock)]
+        for name in aggregations:
+            body += [frame(f"agg {name or '@'}"), _call("printa", A.AggRef(name)), frame(f"end {name or '@'}")]
+            if truncate:
+                body.append(_call("trunc", A.AggRef(name)))
+        return body + [frame("snapshot-end")]
+
+    # Tracing has begun: --duration counts from here, not from dtrace's start-up
+    # (compiling against the kernel's types can take seconds).
+    clauses = [_clause("BEGIN", [frame("started %d %d", *clock)])]
+    if interval is not None:
+        clauses.append(_clause(tick_probe(interval), snapshot("interval", True)))
+    clauses.append(_clause("END", snapshot("final", False)))
+    return clauses
+
+
+def _call(func: str, *args: A.Expr) -> A.Stmt:
+    return A.ExprStmt(A.Call(func, list(args)))
+
+
+def _clause(probe: str, body: list[A.Stmt]) -> A.Clause:
+    return A.Clause([A.ProbeDesc(probe)], None, body)
 
 
 # --------------------------------------------------------------------------- if/else lowering
@@ -252,6 +327,8 @@ __all__ = [
     "SourceMap",
     "dialect_from_version",
     "generator_for",
+    "lower",
     "lower_if_else",
+    "machinery",
     "to_dialect",
 ]

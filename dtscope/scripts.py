@@ -10,27 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
+from dtscope.dscript.script import LoadedScript
 from dtscope.errors import UsageError, UserError
-
-
-@dataclass
-class LoadedScript:
-    name: str  # short name: probe name or file stem (used in metric names, titles)
-    path: str | None  # file it came from (None for stdin/inline)
-    kind: str  # "d" | "py" | "probe" | "replay"
-    program: Any = None  # dscript.ast.Program (None for replay)
-    units: dict[str, str] = field(default_factory=dict)  # aggregation -> "ns" | "bytes" | "count"...
-    destructive: list[str] = field(default_factory=list)  # destructive actions used
-    metadata: dict[str, Any] = field(default_factory=dict)  # probe metadata (area, platforms...)
-    params: list[Any] = field(default_factory=list)  # declared parameters (.py scripts)
-    sources: dict[str, str] = field(default_factory=dict)  # file -> text, for diagnostics
-
-    @property
-    def display_name(self) -> str:
-        return self.path or self.name
 
 
 def parse_defines(defines: Iterable[str] | dict[str, str] | None) -> dict[str, str]:

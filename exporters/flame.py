@@ -25,6 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 
+from dtscope.collectors.bpftrace_assembler import split_key
+from dtscope.collectors.model import read_jsonl
+
 KERNEL_TAG = "_[k]"
 
 # --------------------------------------------------------------------------- model
@@ -199,8 +202,6 @@ def parse_stacks(text: str, fmt: str = "auto", aggregation: str | None = None) -
     if fmt == "bpftrace-json":
         return _select(parse_bpftrace_json(text), aggregation, "map")
     if fmt == "jsonl":
-        from dtscope.collectors.model import read_jsonl
-
         try:
             snapshots = list(read_jsonl(text.splitlines()))
         except ValueError as err:
@@ -263,40 +264,15 @@ def parse_dtrace(text: str) -> Profile:
 
 # bpftrace text: ``@name[key, key]: 12`` where a stack key spans lines.
 _BPFTRACE_ENTRY = re.compile(r"^@(\w*)\[(.*?)\]: (-?\d+)$", re.MULTILINE | re.DOTALL)
-_STACK_BLOCK = re.compile(r"\n((?:[ \t]+[^\n]*\n)*)")
-
-
 def split_bpftrace_key(key: str) -> tuple[list[str], list[list[str]]]:
-    """A bpftrace map key (text or JSON spelling) -> (scalar keys, stacks leaf first).
-
-    Keys are separated by ``,`` (JSON) or ``, `` (text); a stack is a newline, then
-    one indented frame per line, each ending in a newline.
-    """
+    """A bpftrace map key (text or JSON spelling) -> (scalar keys, stacks leaf first)."""
     scalars: list[str] = []
     stacks: list[list[str]] = []
-    pos = 0
-    n = len(key)
-    while True:
-        if pos < n and key[pos] == "\n":
-            match = _STACK_BLOCK.match(key, pos)
-            assert match is not None  # the pattern matches any "\n"
-            stacks.append([f for f in match.group(1).split("\n") if f.strip()])
-            pos = match.end()
-        else:
-            comma = key.find(",", pos)
-            end = n if comma < 0 else comma
-            value = key[pos:end].strip()
-            if value:
-                scalars.append(value)
-            pos = end
-        if pos >= n:
-            break
-        if key[pos] == ",":
-            pos += 1
-            if pos < n and key[pos] == " ":
-                pos += 1
-        else:
-            pos += 1  # stray text after a stack block: skip it
+    for piece in split_key(key, None)[0]:
+        if piece.startswith("\n"):
+            stacks.append([f for f in piece.split("\n") if f.strip()])
+        elif piece.strip():
+            scalars.append(piece.strip())
     return scalars, stacks
 
 

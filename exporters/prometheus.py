@@ -30,7 +30,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dtscope.collectors.model import HISTOGRAM_FUNCTIONS, AggInfo, AggRow, Bucket, Snapshot
+from dtscope.collectors.model import AggInfo, AggRow, Bucket, Snapshot
+from dtscope.dscript.aggregations import HISTOGRAM_FUNCTIONS
 from prometheus_client import (
     CollectorRegistry,
     GCCollector,

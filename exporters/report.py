@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dtscope.collectors.model import HISTOGRAM_FUNCTIONS, Snapshot
+from dtscope.collectors.model import Snapshot
+from dtscope.dscript.aggregations import HISTOGRAM_FUNCTIONS
 
 RATE_FUNCTIONS = ("count", "sum") + HISTOGRAM_FUNCTIONS
 Key = tuple[Any, ...]

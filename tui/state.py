@@ -32,13 +32,13 @@ from typing import Any
 
 import numpy as np
 from dtscope.collectors.model import (
-    HISTOGRAM_FUNCTIONS,
     AggInfo,
     AggRow,
     Bucket,
     Snapshot,
     key_column_names,
 )
+from dtscope.dscript.aggregations import HISTOGRAM_FUNCTIONS
 
 from .estimate import summarize_cells
 

@@ -2,10 +2,17 @@
 
 The program is checked first; errors stop the compile (exit 1), warnings are shown.
 
+targets (the table of dtscope.dscript.targets):
+  d         canonical D (what `dtscope fmt` prints)
+  illumos   D for illumos/SmartOS, FreeBSD and macOS dtrace
+  oracle    D 2.0 for Oracle's DTrace for Linux (if/else lowered to predicates)
+  bpftrace  a bpftrace program for this Linux host (its tracepoints and syscalls)
+
 examples:
   dtscope compile examples/syscall_latency_by_zone.py
   dtscope compile examples/slow_syscalls.py -D threshold=5ms
   dtscope compile --target bpftrace script.d -o script.bt
+  dtscope compile --target oracle script.d
 """
 
 from __future__ import annotations
@@ -13,7 +20,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-TARGETS = ("d", "bpftrace")
+from dtscope.collectors.linux_host import LinuxHost
+from dtscope.collectors.model import atomic_write
+from dtscope.dscript.checks import check
+from dtscope.dscript.diagnostics import DiagnosticError
+from dtscope.dscript.targets import TARGETS, generate
+from dtscope.errors import UserError
+from dtscope.scripts import load_script
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "script", metavar="FILE.py|FILE.d|PROBE", help="script or probe name (- for D on stdin)"
     )
     parser.add_argument(
-        "--target", choices=TARGETS, default="d", help="language to print (default: d)"
+        "--target", choices=list(TARGETS), default="d", help="language to print (default: d)"
     )
     parser.add_argument(
         "-D",
@@ -55,11 +68,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dtscope.dscript.checks import check
-    from dtscope.dscript.diagnostics import DiagnosticError
-    from dtscope.errors import UserError
-    from dtscope.scripts import load_script
-
     try:
         script = load_script(
             args.script, args.defines, cpp=args.cpp, include_dirs=args.include_dirs, check=False
@@ -75,13 +83,11 @@ def run(args: argparse.Namespace) -> int:
     if any(d.severity == "error" for d in diagnostics):
         return 1
     try:
-        text = _generate(script.program, args.target)
+        text = generate(script.program, args.target, host=LinuxHost() if args.target == "bpftrace" else None)
     except DiagnosticError as err:
         print(err.format(), file=sys.stderr)
         return 1
     if args.output:
-        from dtscope.collectors.model import atomic_write
-
         try:
             atomic_write(args.output, lambda fh: fh.write(text))
         except OSError as err:
@@ -89,17 +95,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
-
-
-def _generate(program, target: str) -> str:
-    from dtscope.errors import UserError
-
-    if target == "d":
-        from dtscope.dscript.printer import to_d
-
-        return to_d(program)
-    try:
-        from dtscope.dscript.bpftrace import lower
-    except ImportError:
-        raise UserError("the bpftrace target is not available in this build") from None
-    return lower(program).text

@@ -22,7 +22,14 @@ import os
 import re
 import sys
 
+from dtscope.collectors import session
+from dtscope.collectors.base import RunOptions, TracerError
+from dtscope.collectors.model import atomic_write, write_jsonl
+from dtscope.dscript import ast as A
+from dtscope.dscript.script import LoadedScript
 from dtscope.errors import UsageError, UserError
+from dtscope.exporters import flame
+from dtscope.scripts import load_script
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,8 +66,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dtscope.exporters import flame
-
     if args.input and args.diff:
         raise UsageError("--input and --diff cannot be combined")
     if args.width < 100:
@@ -103,8 +108,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load(path: str, args: argparse.Namespace):
-    from dtscope.exporters import flame
-
     try:
         if path == "-":
             text = sys.stdin.read()
@@ -123,8 +126,6 @@ def _write(path: str, text: str) -> None:
     if path == "-":
         sys.stdout.write(text)
         return
-    from dtscope.collectors.model import atomic_write
-
     try:
         atomic_write(path, lambda fh: fh.write(text))
     except OSError as err:
@@ -146,31 +147,26 @@ def parse_duration(text: str) -> float:
     return value
 
 
-def profile_program(hz: int, stacks: str, pid: int | None = None, zone: str | None = None):
-    """The D program that samples stacks: ``profile-HZ /pred/ { @[execname, stacks] = count(); }``."""
-    from dtscope.dscript import ast as A
+# --stacks -> the probe of the library that samples them (each keyed by process too).
+PROFILE_PROBES = {"both": "cpu-profile", "user": "cpu-profile-user", "kernel": "cpu-profile-kernel"}
 
-    keys: list = [A.Ident("execname")]
-    if stacks in ("user", "both"):
-        keys.append(A.Call("ustack"))
-    if stacks in ("kernel", "both"):
-        keys.append(A.Call("stack"))
-    predicate = None
+
+def profile_script(hz: int, stacks: str, pid: int | None = None, zone: str | None = None) -> LoadedScript:
+    """The library's profile probe for ``stacks``, sampling at ``hz``, narrowed to one
+    process or zone by a predicate on every clause."""
+    script = load_script(PROFILE_PROBES[stacks], {"hz": str(hz)})
+    condition = None
     if pid is not None:
-        predicate = A.Binary("==", A.Ident("pid"), A.IntLit(str(pid)))
+        condition = A.Binary("==", A.Ident("pid"), A.IntLit(str(pid)))
     elif zone is not None:
-        predicate = A.Binary("==", A.Ident("zonename"), A.StrLit(A.encode_string(zone)))
-    clause = A.Clause(
-        probes=[A.ProbeDesc(f"profile:::profile-{hz}")],
-        predicate=predicate,
-        body=[A.AggStmt(name="", keys=keys, func="count", args=[])],
-    )
-    return A.Program(items=[clause])
+        condition = A.Binary("==", A.Ident("zonename"), A.StrLit(A.encode_string(zone)))
+    if condition is not None and script.program is not None:
+        for clause in script.program.clauses:
+            clause.predicate = condition if clause.predicate is None else A.Binary("&&", clause.predicate, condition)
+    return script
 
 
 def _profile_live(args: argparse.Namespace):
-    from dtscope.exporters import flame
-
     if not 1 <= args.hz <= 10000:
         raise UsageError("--hz must be between 1 and 10000")
     if args.pid is not None and args.pid <= 0:
@@ -178,12 +174,7 @@ def _profile_live(args: argparse.Namespace):
     duration = parse_duration(args.duration)
     if args.stacks is None:
         args.stacks = "both" if (args.pid is not None or args.zone is not None) else "kernel"
-    program = profile_program(args.hz, args.stacks, args.pid, args.zone)
-    from dtscope.collectors import session
-    from dtscope.collectors.base import RunOptions, TracerError
-    from dtscope.scripts import LoadedScript
-
-    script = LoadedScript(name="flame", path=None, kind="d", program=program)
+    script = profile_script(args.hz, args.stacks, args.pid, args.zone)
     # Snapshots every second, each cleared after printing: the tracer resolves symbols
     # for one second of stacks at a time instead of all of them at exit, which on a busy
     # host can take longer than the backend waits for it.
@@ -208,8 +199,6 @@ def _profile_live(args: argparse.Namespace):
               file=sys.stderr)
         snapshots = kept
     if args.save:
-        from dtscope.collectors.model import atomic_write, write_jsonl
-
         atomic_write(args.save, lambda fh: write_jsonl(snapshots, fh))
     try:
         return flame.profile_from_snapshots(snapshots)
