@@ -300,6 +300,7 @@ def _process_cpu(pid: int | None) -> float:
 
 def _same_probe_program(workdir: str) -> bool:
     """Does dtscope's lowering of the D script run the very program written by hand?"""
+    from dtscope.collectors.linux_host import LinuxHost
     from dtscope.dscript.bpftrace import lower
     from dtscope.dscript.parser import parse
 
@@ -307,7 +308,7 @@ def _same_probe_program(workdir: str) -> bool:
         lines = [line.split("//")[0].strip() for line in text.splitlines()]
         return "".join(line for line in lines if line).replace(" ", "").split("}")
 
-    lowered = lower(parse(D_SCRIPT, "bench.d")).text
+    lowered = lower(parse(D_SCRIPT, "bench.d"), LinuxHost()).text
     return sorted(normalized(lowered)) == sorted(normalized(HAND_WRITTEN))
 
 

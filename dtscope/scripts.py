@@ -11,6 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+from dtscope import probes
+from dtscope.dscript.checks import check as run_checks
+from dtscope.dscript.checks import destructive_actions
+from dtscope.dscript.diagnostics import DiagnosticError
+from dtscope.dscript.parser import interpreter_options, parse
+from dtscope.dscript.pyscript import compile_file
 from dtscope.dscript.script import LoadedScript
 from dtscope.errors import UsageError, UserError
 
@@ -51,13 +57,9 @@ def load_script(
     else:
         script = _load_probe(spec, values)
     if check:
-        from dtscope.dscript.checks import check as run_checks
-        from dtscope.dscript.diagnostics import DiagnosticError
-
         errors = [d for d in run_checks(script.program) if d.severity == "error"]
         if errors:
             raise DiagnosticError(errors, script.sources)
-    from dtscope.dscript.checks import destructive_actions
 
     script.destructive = sorted({name for name, _ in destructive_actions(script.program)})
     return script
@@ -69,8 +71,6 @@ def _stem(path: str) -> str:
 
 
 def _load_d(spec: str, defines: dict[str, str], cpp: bool | None, include_dirs: Iterable[str]) -> LoadedScript:
-    from dtscope.dscript.parser import interpreter_options, parse
-
     if spec == "-":
         import sys
 
@@ -95,11 +95,10 @@ def _load_d(spec: str, defines: dict[str, str], cpp: bool | None, include_dirs: 
 def _load_python(path: str, defines: dict[str, str], kind: str, name: str | None = None) -> LoadedScript:
     if not os.path.isfile(path):
         raise UsageError(f"{path}: no such file")
-    from dtscope.dscript.pyscript import compile_file
 
     compiled = compile_file(path, defines)
-    metadata = dict(getattr(compiled, "metadata", None) or {})
-    units = dict(metadata.get("units") or getattr(compiled, "units", None) or {})
+    metadata = dict(compiled.metadata)
+    units = dict(metadata.get("units") or compiled.units)
     with open(path, encoding="utf-8", errors="replace") as fh:
         source = fh.read()
     return LoadedScript(
@@ -109,24 +108,14 @@ def _load_python(path: str, defines: dict[str, str], kind: str, name: str | None
         program=compiled.program,
         units=units,
         metadata=metadata,
-        params=list(getattr(compiled, "params", None) or []),
+        params=list(compiled.params),
         sources={path: source},
     )
 
 
 def _load_probe(name: str, defines: dict[str, str]) -> LoadedScript:
     try:
-        from dtscope import probes
-    except ImportError:  # pragma: no cover - the library ships with dtscope
-        probes = None
-    probe = None
-    if probes is not None and hasattr(probes, "get"):
-        try:
-            probe = probes.get(name)
-        except (KeyError, LookupError):
-            probe = None
-    if probe is None:
-        raise UsageError(f"{name}: no such file or probe (see `dtscope probes` for the probe library)")
-    path = probe if isinstance(probe, str) else probe.path
-    script = _load_python(str(path), defines, kind="probe", name=name)
-    return script
+        probe = probes.get(name)
+    except KeyError:
+        raise UsageError(f"{name}: no such file or probe (see `dtscope probes` for the probe library)") from None
+    return _load_python(str(probe.path), defines, kind="probe", name=name)

@@ -3,6 +3,7 @@ of site-packages; editable and normal installs both import; dependencies point o
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -57,7 +58,80 @@ def test_normal_install_has_one_namespace(tmp_path):
     assert out.stdout.strip().startswith(str(target))
 
 
+# The packages every package may import (besides itself and the standard library):
+# dscript <- collectors <- {tui, exporters}; probes -> dscript only; the namespace root
+# (the command line) may import them all. dtscope.errors is the shared base of all.
+ALLOWED = {
+    "dscript": {"errors"},
+    "collectors": {"dscript", "errors"},
+    "tui": {"collectors", "dscript", "errors"},
+    "exporters": {"collectors", "dscript", "errors"},
+    "probes": {"dscript", "errors"},
+    "root": {"dscript", "collectors", "tui", "exporters", "probes", "errors", "root"},
+}
+FOLDERS = {"dscript": "dscript", "collectors": "collectors", "tui": "tui", "exporters": "exporters",
+           "probes": "probes", "root": "dtscope"}
+
+
+def _package(module: str) -> str:
+    """``dtscope.collectors.model`` -> "collectors"; ``dtscope.errors`` -> "errors"."""
+    parts = module.split(".")
+    if parts[:2] == ["dtscope", "errors"]:
+        return "errors"
+    if len(parts) > 1 and parts[1] in ALLOWED and parts[1] != "root":
+        return parts[1]
+    return "root"
+
+
+def _imports_of(path: Path, module: str):
+    """Every dtscope module ``path`` imports, resolved, with its line and whether the
+    import sits inside a function: read from the source, so that no import can hide."""
+    tree = ast.parse(path.read_text(), str(path))
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    inside = {id(n) for f in functions for n in ast.walk(f) if n is not f}
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+            # `from dtscope import probes` imports dtscope.probes
+            names = list(dict.fromkeys(f"{base}.{a.name}" if base == "dtscope" else base for a in node.names))
+        else:
+            continue
+        for name in names:
+            if name == "dtscope" or name.startswith("dtscope."):
+                yield name, node.lineno, id(node) in inside
+
+
+def _modules():
+    for package, folder in FOLDERS.items():
+        for path in sorted((REPO / folder).rglob("*.py")):
+            relative = path.relative_to(REPO / folder).with_suffix("")
+            parts = [p for p in relative.parts if p != "__init__"]
+            prefix = "dtscope" if package == "root" else f"dtscope.{package}"
+            yield package, path, ".".join([prefix, *parts])
+
+
 def test_dependencies_point_one_way():
+    wrong, hidden = [], []
+    for package, path, module in _modules():
+        for name, line, in_function in _imports_of(path, module):
+            target = _package(name)
+            where = f"{path.relative_to(REPO)}:{line} imports {name}"
+            if target != package and target not in ALLOWED[package]:
+                wrong.append(where)
+            # Imports across packages sit at the top, where readers and tools see them.
+            # (The command line loads each command's module only when it runs.)
+            if in_function and target != package and package != "root":
+                hidden.append(where)
+    assert not wrong, "imports against the direction dscript <- collectors <- {tui, exporters}:\n" + "\n".join(wrong)
+    assert not hidden, "cross-package imports inside functions:\n" + "\n".join(hidden)
+
+
+def test_front_end_and_collectors_do_not_load_heavy_packages():
     probe = (
         "import sys, json, importlib\n"
         "importlib.import_module(sys.argv[1])\n"
@@ -69,9 +143,17 @@ def test_dependencies_point_one_way():
         out = subprocess.run([sys.executable, "-c", probe, module], capture_output=True, text=True, check=True)
         return set(json.loads(out.stdout))
 
-    front_end = loaded("dtscope.dscript.checks") | loaded("dtscope.dscript.parser") | loaded("dtscope.dscript.printer")
+    front_end = loaded("dtscope.dscript.checks") | loaded("dtscope.dscript.parser") | loaded("dtscope.dscript.targets")
     assert not {"pandas", "textual", "matplotlib", "dtscope.collectors", "dtscope.tui", "dtscope.exporters"} & front_end
     check_cmd = loaded("dtscope.commands.check")
-    assert not {"pandas", "textual", "matplotlib"} & check_cmd
-    collectors = loaded("dtscope.collectors.model") | loaded("dtscope.collectors.base")
-    assert not {"textual", "dtscope.tui", "dtscope.exporters"} & collectors
+    assert not {"pandas", "textual", "matplotlib", "dtscope.collectors"} & check_cmd
+    collectors = loaded("dtscope.collectors.session") | loaded("dtscope.collectors.model")
+    assert not {"textual", "pandas", "matplotlib", "dtscope.tui", "dtscope.exporters"} & collectors
+
+
+def test_the_static_import_reader_sees_imports_inside_functions(tmp_path):
+    """The direction test must catch an import hidden in a function, where sys.modules cannot."""
+    source = tmp_path / "bad.py"
+    source.write_text("def f():\n    from dtscope.tui import app\n    from . import model\n")
+    found = list(_imports_of(source, "dtscope.collectors.bad"))
+    assert sorted(found) == [("dtscope.collectors", 3, True), ("dtscope.tui", 2, True)]

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from dtscope.collectors import session
 from dtscope.collectors.model import Snapshot, read_jsonl
+from dtscope.dscript.diagnostics import DiagnosticError
 
 from dtscope.errors import UserError
 
@@ -26,7 +28,6 @@ class SourceInfo:
 
 class SnapshotSource:
     """Base: yields snapshots until exhausted or stopped."""
-
     can_change_interval = False
     pauses_itself = False  # True when pausing the view should also pause the source
 
@@ -161,9 +162,6 @@ class LiveSource(SnapshotSource):
 
 def start_stream(script: Any, backend: str, options: Any) -> Iterator[Snapshot]:
     """``session.run_stream`` with the front end's diagnostics turned into a UserError."""
-    from dtscope.collectors import session
-    from dtscope.dscript.diagnostics import DiagnosticError
-
     try:
         return session.run_stream(script, backend=backend, options=options)
     except DiagnosticError as err:

@@ -14,6 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dtscope.dscript.checks import check
+from dtscope.dscript.diagnostics import DiagnosticError
+from dtscope.errors import UserError
+from dtscope.scripts import load_script
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="D (.d) or Python (.py) scripts, probe names, or - for stdin")
@@ -26,15 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dtscope.dscript.diagnostics import DiagnosticError
-    from dtscope.errors import UserError
-    from dtscope.scripts import load_script
-
     failed = False
     for spec in args.files:
         try:
             script = load_script(spec, args.defines, cpp=args.cpp, include_dirs=args.include_dirs, check=False)
-            from dtscope.dscript.checks import check
 
             diagnostics = check(script.program)
         except DiagnosticError as err:

@@ -22,7 +22,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from dtscope.collectors.base import RunOptions, TracerNotFound, TracerPermissionError
+from dtscope.collectors.session import run_stream, tune_gc_for_streaming
 from dtscope.errors import UsageError, UserError
+from dtscope.exporters.http import DEFAULT_LISTEN, ExporterServer, parse_listen
+from dtscope.exporters.prometheus import DEFAULT_SERIES_LIMIT, Exposition, ScriptMetrics
+from dtscope.exporters.supervisor import Supervisor, end_child_tracers
+from dtscope.exporters.webconfig import WebConfig, load_web_config
+from dtscope.scripts import load_script, parse_defines
 
 DEFAULT_INTERVAL = 5.0
 CONFIG_KEYS = {"scripts", "listen", "interval", "web_config", "series_limit", "backend", "defines"}
@@ -158,9 +165,6 @@ def _relative(spec: str, base: str) -> str:
 
 def settings_from(args: argparse.Namespace) -> ExportSettings:
     """Command-line values win over the config file's."""
-    from dtscope.exporters.http import DEFAULT_LISTEN
-    from dtscope.exporters.prometheus import DEFAULT_SERIES_LIMIT
-    from dtscope.scripts import parse_defines
 
     config: dict[str, Any] = {}
     base = os.getcwd()
@@ -208,8 +212,6 @@ def settings_from(args: argparse.Namespace) -> ExportSettings:
 
 
 def load_scripts(settings: ExportSettings) -> list[Any]:
-    from dtscope.scripts import load_script
-
     loaded = []
     names: dict[str, str] = {}
     for spec in settings.scripts:
@@ -233,9 +235,6 @@ def load_scripts(settings: ExportSettings) -> list[Any]:
 
 def snapshot_source(script: Any, backend: str, interval: float):
     """A function that starts the script's tracer and returns its snapshot stream."""
-    from dtscope.collectors.base import RunOptions
-    from dtscope.collectors.session import run_stream
-
     def start():
         # printf()/trace() output of a script has nowhere to go in a service
         options = RunOptions(interval=interval, on_output=lambda line: None)
@@ -251,19 +250,12 @@ def tune_process() -> None:
     (5 ms by default) cuts that wait (bench/scrape.py: p99 74 ms -> 36 ms at 10,000
     series). Snapshots allocate many short-lived rows with no cycles: collect rarely.
     """
-    from dtscope.collectors.session import tune_gc_for_streaming
 
     sys.setswitchinterval(0.001)
     tune_gc_for_streaming()
 
 
 def run(args: argparse.Namespace) -> int:
-    from dtscope.collectors.base import TracerNotFound, TracerPermissionError
-    from dtscope.exporters.http import ExporterServer, parse_listen
-    from dtscope.exporters.prometheus import Exposition, ScriptMetrics
-    from dtscope.exporters.supervisor import Supervisor, end_child_tracers
-    from dtscope.exporters.webconfig import WebConfig, load_web_config
-
     settings = settings_from(args)
     address = parse_listen(settings.listen)
     web = load_web_config(settings.web_config) if settings.web_config else WebConfig()

@@ -15,6 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dtscope.collectors.model import atomic_write
+from dtscope.dscript.diagnostics import DiagnosticError
+from dtscope.dscript.parser import parse_file
+from dtscope.dscript.printer import to_d
+from dtscope.errors import UsageError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="D scripts, or - for stdin")
@@ -25,12 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dtscope.collectors.model import atomic_write
-    from dtscope.dscript.diagnostics import DiagnosticError
-    from dtscope.dscript.parser import parse_file
-    from dtscope.dscript.printer import to_d
-    from dtscope.errors import UsageError
-
     if args.write and args.check:
         raise UsageError("--check and --write do not go together")
     status = 0

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 
+from dtscope import probes as library
+from dtscope.errors import UsageError
+from dtscope.probes import AREAS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from dtscope.probes import AREAS
-
     parser.add_argument("--area", choices=AREAS, help="only the probes of this area")
     parser.add_argument("--names", action="store_true", help="print bare probe names, one per line")
     parser.add_argument("--long", action="store_true", help="print parameters, units and platforms too")
@@ -27,9 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dtscope import probes as library
-    from dtscope.errors import UsageError
-
     selected = library.list(args.area)
     if args.probes:
         known = {p.name for p in library.list()}

@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 
+from dtscope.collectors.model import atomic_write, read_jsonl
 from dtscope.errors import UsageError, UserError
+from dtscope.exporters import report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,8 +34,6 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1 or args.rate_keys < 1:
         raise UsageError("--top and --rate-keys must be at least 1")
     snapshots = _read_run(args.run)
-    from dtscope.collectors.model import atomic_write
-    from dtscope.exporters import report
 
     data = report.build(snapshots, args.title or os.path.basename(args.run), args.top, args.rate_keys)
     try:
@@ -58,8 +58,6 @@ def _format_from(path: str) -> str:
 
 
 def _read_run(path: str) -> list:
-    from dtscope.collectors.model import read_jsonl
-
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             snapshots = list(read_jsonl(fh))

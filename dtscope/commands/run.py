@@ -26,7 +26,13 @@ import sys
 import threading
 import time
 
+from dtscope.collectors.base import RunOptions, TracerError, command_words
+from dtscope.collectors.output import check_output_path, format_snapshot, open_writer
+from dtscope.collectors.replay import parse_speed
+from dtscope.collectors.session import choose_backend, run_stream, tune_gc_for_streaming
+from dtscope.dscript.diagnostics import DiagnosticError
 from dtscope.errors import UsageError
+from dtscope.scripts import load_script
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|ms|s|sec|secs|m|min|h|hr)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {
@@ -72,7 +78,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 class Progress:
     """A status line on stderr, refreshed twice a second, only when stderr is a terminal."""
-
     def __init__(self, duration: float | None, enabled: bool):
         self.duration = duration
         self.enabled = enabled
@@ -105,11 +110,6 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dtscope.collectors.base import RunOptions, TracerError
-    from dtscope.collectors.session import choose_backend, run_stream
-    from dtscope.dscript.diagnostics import DiagnosticError
-    from dtscope.scripts import load_script
-
     duration = parse_duration(args.duration) if args.duration else None
     interval = parse_duration(args.interval, "--interval") if args.interval else None
     if interval is not None and duration is not None and interval > duration:
@@ -117,17 +117,11 @@ def run(args: argparse.Namespace) -> int:
     if args.pid is not None:
         _check_pid(args.pid)
     if args.target_command is not None:
-        from dtscope.collectors.base import command_words
-
         command_words(args.target_command)  # -c is checked before anything starts
     if args.output:
-        from dtscope.collectors.output import check_output_path
-
         check_output_path(args.output)
     tracer_options = parse_tracer_options(args.tracer_options)
     if args.speed is not None:
-        from dtscope.collectors.replay import parse_speed
-
         parse_speed(args.speed)
         tracer_options["speed"] = args.speed
 
@@ -154,7 +148,6 @@ def run(args: argparse.Namespace) -> int:
         print(err.format(), file=sys.stderr)
         return 1
 
-    from dtscope.collectors.session import tune_gc_for_streaming
 
     tune_gc_for_streaming()
     # Ctrl-C, a cron timeout or `systemctl stop` (SIGTERM) end the run the same way: the
@@ -168,8 +161,6 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(duration, enabled=sys.stderr.isatty())
     writer = None
     if args.output:
-        from dtscope.collectors.output import open_writer
-
         writer = open_writer(args.output)
     written: set[int] = set()
 
@@ -253,8 +244,6 @@ def _report_health(snap) -> None:
 
 def print_snapshot(snap, with_header: bool, out=None) -> None:
     """A readable rendering in the spirit of dtrace's printa()."""
-    from dtscope.collectors.output import format_snapshot
-
     out = out or sys.stdout
     out.write(format_snapshot(snap, with_header))
     out.flush()

@@ -21,7 +21,16 @@ import argparse
 import os
 import sys
 
+from dtscope.collectors.base import RunOptions, TracerPermissionError
+from dtscope.collectors.bpftrace import ROOT_ADVICE, BpftraceBackend
+from dtscope.collectors.session import choose_backend
+from dtscope.commands.run import parse_duration
+from dtscope.dscript.diagnostics import DiagnosticError
+from dtscope.dscript.parser import parse
 from dtscope.errors import UsageError
+from dtscope.scripts import LoadedScript, load_script
+from dtscope.tui.app import TopApp, tune_garbage_collector
+from dtscope.tui.source import LiveSource, ReplaySource, start_stream
 
 # Used when no script is named (and the probe library has no syscall-latency probe).
 DEFAULT_D = """\
@@ -55,8 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dtscope.commands.run import parse_duration
-
     interval = parse_duration(args.interval, "--interval")
     if args.history < 1 or args.history > 100_000:
         raise UsageError(f"--history {args.history}: must be between 1 and 100000")
@@ -75,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
         source.stop()
         raise UsageError("dtscope top needs a terminal (use `dtscope run` to record without one)")
 
-    from dtscope.tui.app import TopApp, tune_garbage_collector
 
     tune_garbage_collector()
     app = TopApp(source, history=args.history)
@@ -87,8 +93,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay_source(path: str, speed_text: str):
-    from dtscope.tui.source import ReplaySource
-
     if speed_text.strip().lower() == "max":
         speed = 0.0
     else:
@@ -104,18 +108,12 @@ def _replay_source(path: str, speed_text: str):
 
 
 def _live_source(args: argparse.Namespace, interval: float):
-    from dtscope.collectors.base import RunOptions
-    from dtscope.collectors.session import choose_backend
-    from dtscope.tui.source import LiveSource, start_stream
-
     script, description = _load(args.script, args.defines)
     backend = choose_backend(script, args.backend)
     options = RunOptions(interval=interval, on_output=lambda line: None)
     if backend == "bpftrace":
         # The backend finds these when the first snapshot is read, which is on screen;
         # say it here instead, before the screen opens.
-        from dtscope.collectors.base import TracerPermissionError
-        from dtscope.collectors.bpftrace import ROOT_ADVICE, BpftraceBackend
 
         BpftraceBackend.find_binary(options.tracer_path)
         if os.geteuid() != 0:
@@ -125,9 +123,6 @@ def _live_source(args: argparse.Namespace, interval: float):
 
 
 def _load(spec: str | None, defines: list[str]):
-    from dtscope.dscript.diagnostics import DiagnosticError
-    from dtscope.scripts import LoadedScript, load_script
-
     try:
         if spec is not None:
             script = load_script(spec, defines)
@@ -139,7 +134,6 @@ def _load(spec: str | None, defines: list[str]):
             pass  # no such probe in this build: use the built-in D program
         if defines:
             raise UsageError("-D needs a script (the default view takes no parameters)")
-        from dtscope.dscript.parser import parse
 
         program = parse(DEFAULT_D, "<default: syscall latency>")
         script = LoadedScript(name="syscall-latency", path=None, kind="d", program=program,
