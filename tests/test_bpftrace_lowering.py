@@ -1,26 +1,30 @@
 """The D -> bpftrace lowering, as text: fast, no tracer needed.
 
-Tracepoint formats come from a small fake events tree, so these tests do not depend on
-the kernel they run on. What the text does when bpftrace runs it is in
-test_bpftrace_lowering_real.py.
+Every case is data, in tests/cases/bpftrace_lowering.txt: a D program and the bpftrace
+program it lowers to, with its maps (the contract with the collector), or the refusals,
+each with its position. The host is a :class:`StaticHost` with a few tracepoints, so the
+cases do not depend on the kernel they run on. What the programs do when bpftrace runs
+them is in test_bpftrace_lowering_real.py. To accept changed output, after reading it:
+
+    DTSCOPE_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_bpftrace_lowering.py
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
-import textwrap
+from pathlib import Path
 
 import pytest
 from dtscope.dscript import parse
-from dtscope.dscript.bpftrace import (
-    MapInfo,
-    llquantize_bounds,
-    llquantize_index,
-    llquantize_problem,
-    lower,
-)
+from dtscope.dscript.bpftrace import MapInfo, StaticHost, lower
+from dtscope.dscript.bpftrace.maps import companion_bucket
 from dtscope.dscript.diagnostics import DiagnosticError
 from dtscope.dscript.tracepoints import parse_format
+
+CASES_FILE = Path(__file__).resolve().parent / "cases" / "bpftrace_lowering.txt"
+UPDATE = os.environ.get("DTSCOPE_UPDATE_GOLDEN") == "1"
 
 READ_ENTER = """name: sys_enter_read
 ID: 842
@@ -58,580 +62,141 @@ format:
 \tfield:bool group_dead;\toffset:32;\tsize:1;\tsigned:0;
 """
 
+TRACEPOINTS = {
+    "syscalls/sys_enter_read": READ_ENTER,
+    "syscalls/sys_exit_read": EXIT_FORMAT.format(name="read"),
+    "syscalls/sys_enter_readv": READ_ENTER.replace("sys_enter_read", "sys_enter_readv"),
+    "syscalls/sys_exit_readv": EXIT_FORMAT.format(name="readv"),
+    "syscalls/sys_enter_openat": OPENAT_ENTER,
+    "syscalls/sys_exit_openat": EXIT_FORMAT.format(name="openat"),
+    "raw_syscalls/sys_enter": "format:\n",
+    "raw_syscalls/sys_exit": "format:\n",
+    "sched/sched_process_exit": PROCESS_EXIT,
+    "sched/sched_switch": "format:\n",
+    "sched/sched_process_exec": "format:\n",
+    "task/task_newtask": "format:\n",
+    "block/block_rq_issue": "format:\n",
+    "sock/inet_sock_set_state": "format:\n",
+}
+HOST = StaticHost(
+    formats={tuple(name.split("/")): parse_format(text, *name.split("/")) for name, text in TRACEPOINTS.items()},
+    syscalls={"read": 0, "write": 1, "openat": 257, "getppid": 110},
+)
+
+
+# --------------------------------------------------------------------------- the cases
+
+
+@dataclasses.dataclass
+class Case:
+    name: str
+    options: dict[str, str]
+    d: str
+    sections: dict[str, list[str]]  # "bpftrace", "maps", "features" | "refused"
+
+
+def read_cases(text: str) -> list[Case]:
+    cases: list[Case] = []
+    section: list[str] | None = None
+    for line in text.split("\n"):
+        if line.startswith("=== "):
+            name, *words = line[4:].split()
+            options = dict(word.split("=", 1) for word in words)
+            cases.append(Case(name, options, "", {}))
+            section = None
+            d_lines: list[str] = []
+            cases[-1].sections["d"] = d_lines
+            section = d_lines
+        elif line.startswith("--- ") and cases:
+            section = cases[-1].sections.setdefault(line[4:].strip(), [])
+        elif section is not None:
+            section.append(line)
+        elif line.strip() and not line.startswith("#"):
+            raise ValueError(f"{CASES_FILE.name}: text outside a case: {line!r}")
+    for case in cases:
+        for lines in case.sections.values():
+            while lines and not lines[-1]:
+                lines.pop()
+        case.d = "\n".join(case.sections.pop("d"))
+    return cases
+
+
+def map_line(m: MapInfo) -> str:
+    parts = [m.bt_name, m.aggregation or "@", m.function, m.role]
+    if m.params:
+        parts.append("params=" + ",".join(map(str, m.params)))
+    if m.key_kinds:
+        parts.append("keys=" + ",".join(f"{k}:{n}" for k, n in zip(m.key_kinds, m.key_names)))
+    if m.negated:
+        parts.append("negated")
+    if m.value_offset:
+        parts.append(f"offset={m.value_offset}")
+    if m.cumulative:
+        parts.append("cumulative")
+    return " ".join(parts)
+
+
+def lower_case(case: Case) -> dict[str, list[str]]:
+    """What the lowering gives for a case, in the sections of the cases file."""
+    host = HOST
+    if "kprobes" in case.options:
+        host = dataclasses.replace(host, kprobes=True)
+    if "cgroup_root" in case.options:
+        host = dataclasses.replace(host, cgroup_root=case.options["cgroup_root"])
+    kwargs: dict = {}
+    if "interval" in case.options:
+        kwargs["interval"] = float(case.options["interval"])
+    if "target_pid" in case.options:
+        kwargs["target_pid"] = int(case.options["target_pid"])
+    if "target_path" in case.options:
+        kwargs["target_path"] = case.options["target_path"]
+    try:
+        out = lower(parse(case.d + "\n"), host, **kwargs)
+    except DiagnosticError as err:
+        return {"refused": [f"{d.span.line}:{d.span.col}: {d.message} [{d.code}]" for d in err.diagnostics]}
+    got = {"bpftrace": out.text.rstrip("\n").split("\n"), "maps": [map_line(m) for m in out.framing.maps.values()]}
+    if out.features:
+        got["features"] = [" ".join(sorted(out.features))]
+    return got
+
+
+CASES = read_cases(CASES_FILE.read_text())
+
+
+def _write_cases(results: dict[str, dict[str, list[str]]]) -> None:
+    header = [line for line in CASES_FILE.read_text().split("\n") if line.startswith("#")]
+    out = header + [""]
+    for case in CASES:
+        options = " ".join(f"{k}={v}" for k, v in case.options.items())
+        out.append(f"=== {case.name}" + (f" {options}" if options else ""))
+        out.append(case.d)
+        for section, lines in results[case.name].items():
+            out += [f"--- {section}", *lines]
+        out.append("")
+    CASES_FILE.write_text("\n".join(out))
 
-@pytest.fixture
-def events(tmp_path):
-    """A fake /sys/kernel/tracing/events with a few tracepoints (and no kprobes)."""
-    root = tmp_path / "tracing" / "events"
-    files = {
-        "syscalls/sys_enter_read": READ_ENTER,
-        "syscalls/sys_exit_read": EXIT_FORMAT.format(name="read"),
-        "syscalls/sys_enter_readv": READ_ENTER.replace("sys_enter_read", "sys_enter_readv"),
-        "syscalls/sys_exit_readv": EXIT_FORMAT.format(name="readv"),
-        "syscalls/sys_enter_openat": OPENAT_ENTER,
-        "syscalls/sys_exit_openat": EXIT_FORMAT.format(name="openat"),
-        "raw_syscalls/sys_enter": "format:\n",
-        "raw_syscalls/sys_exit": "format:\n",
-        "sched/sched_process_exit": PROCESS_EXIT,
-        "sched/sched_switch": "format:\n",
-        "sched/sched_process_exec": "format:\n",
-        "task/task_newtask": "format:\n",
-        "block/block_rq_issue": "format:\n",
-        "sock/inet_sock_set_state": "format:\n",
-    }
-    for name, text in files.items():
-        (root / name).mkdir(parents=True)
-        (root / name / "format").write_text(text)
-    return str(root)
 
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_lowering(case: Case):
+    got = lower_case(case)
+    if UPDATE:
+        test_lowering.results[case.name] = got  # type: ignore[attr-defined]
+        if len(test_lowering.results) == len(CASES):  # type: ignore[attr-defined]
+            _write_cases(test_lowering.results)  # type: ignore[attr-defined]
+        return
+    assert got == case.sections
 
-def bt(source: str, events: str, **kwargs):
-    return lower(parse(textwrap.dedent(source)), tracepoint_root=events, **kwargs)
 
+test_lowering.results = {}  # type: ignore[attr-defined]
 
-def errors(source: str, events: str, **kwargs) -> list[str]:
-    with pytest.raises(DiagnosticError) as info:
-        bt(source, events, **kwargs)
-    return [d.message for d in info.value.diagnostics]
 
+def test_the_cases_have_unique_names_and_both_outcomes():
+    names = [c.name for c in CASES]
+    assert len(names) == len(set(names))
+    assert any("refused" in c.sections for c in CASES) and any("bpftrace" in c.sections for c in CASES)
 
-def body_of(text: str, probe: str) -> str:
-    """The text of the first clause for ``probe`` (its predicate and body)."""
-    start = text.index("\n" + probe + "\n") + len(probe) + 2
-    return text[start : text.index("\n}\n", start) + 2]
 
-
-# --------------------------------------------------------------------------- probes
-
-
-def test_begin_count_golden(events):
-    out = bt("BEGIN { @ = count(); exit(0); }", events)
-    assert out.text == textwrap.dedent("""\
-        // generated by dtscope from D: do not edit
-
-        BEGIN
-        {
-            // BEGIN (<string>:1:1)
-            @ = count();
-            exit();
-        }
-        """)
-    assert out.maps == {"@": MapInfo("@", "", "count", "main", (), [], [], cumulative=True)}
-
-
-def test_syscall_args_by_position_from_the_format_file(events):
-    out = bt(
-        "syscall::read:entry { @[execname] = sum(arg2); @p[args[1]] = count(); trace(arg1); }",
-        events,
-    )
-    clause = body_of(out.text, "tracepoint:syscalls:sys_enter_read")
-    assert "@[comm] = sum(args->count);" in clause
-    assert "print((uint64)args->buf);" in clause  # argN of a pointer field is its address
-    assert "@p[args->buf] = count();" in clause
-    assert out.maps["@"].key_kinds == ["str"] and out.maps["@"].key_names == ["execname"]
-
-
-def test_syscall_return_arg0_arg1_and_errno(events):
-    out = bt("syscall::openat:return { @r[arg0, arg1] = count(); @e[errno] = count(); }", events)
-    clause = body_of(out.text, "tracepoint:syscalls:sys_exit_openat")
-    assert "@r[args->ret, args->ret] = count();" in clause
-    assert "@e[(args->ret < 0 ? -args->ret : 0)] = count();" in clause
-
-
-def test_syscall_glob_expands_with_constant_probefunc(events):
-    out = bt("syscall::read*:entry { @[probefunc] = count(); }", events)
-    assert '@["read"] = count();' in body_of(out.text, "tracepoint:syscalls:sys_enter_read")
-    assert '@["readv"] = count();' in body_of(out.text, "tracepoint:syscalls:sys_enter_readv")
-
-
-def test_raw_syscalls_probefunc_is_the_number(events):
-    out = bt('syscall:::entry /probefunc == "getppid"/ { @[probefunc] = count(); }', events)
-    clause = body_of(out.text, "tracepoint:raw_syscalls:sys_enter")
-    assert clause.startswith("/args->id == 110/")
-    assert "@[args->id] = count();" in clause
-    assert out.maps["@"].key_kinds == ["syscall"]
-
-
-def test_missing_syscall_is_an_error(events):
-    assert (
-        "this kernel has no tracepoint for syscall 'rexit'"
-        in errors("syscall::rexit:entry { }", events)[0]
-    )
-
-
-def test_rate_probes(events):
-    out = bt(
-        "tick-1s { } tick-100ms { } tick-5hz { } profile-997 { @[stack(5)] = count(); } profile-10ms { }",
-        events,
-    )
-    for probe in (
-        "interval:s:1",
-        "interval:ms:100",
-        "interval:hz:5",
-        "profile:hz:997",
-        "profile:ms:10",
-    ):
-        assert "\n" + probe + "\n" in out.text
-    assert "@[kstack(5)] = count();" in out.text
-    assert out.maps["@"].key_kinds == ["stack"]
-
-
-def test_fbt_without_kprobes_says_so(events):
-    (message,) = errors("fbt::vfs_read:entry { @ = count(); }", events)
-    assert "fbt probes need kprobes, and this kernel has none" in message
-    assert "kprobe_events" in message
-
-
-def test_fbt_with_kprobes_becomes_kprobe(events, tmp_path):
-    (tmp_path / "tracing" / "kprobe_events").write_text("")
-    out = bt(
-        "fbt::vfs_read:entry { @[arg2] = count(); } fbt::vfs_read:return { @r = sum(arg1); }",
-        events,
-    )
-    assert "\nkprobe:vfs_read\n" in out.text and "@[arg2] = count();" in out.text
-    assert "\nkretprobe:vfs_read\n" in out.text and "@r = sum(retval);" in out.text
-    assert "kprobe" in out.features
-
-
-def test_proc_sched_io_tcp_probes(events):
-    out = bt(
-        """
-        proc:::exit { @x = count(); }
-        proc:::create { @c[args[0]->pr_pid] = count(); }
-        sched:::off-cpu { self->ts = timestamp; }
-        sched:::on-cpu /self->ts/ { @oncpu[execname] = sum(timestamp - self->ts); self->ts = 0; }
-        io:::start { @io[args[1]->dev_major, args[0]->b_bcount] = count(); }
-        tcp:::state-change { @t[args[3]->tcps_raddr, args[3]->tcps_state] = count(); }
-    """,
-        events,
-    )
-    assert "tracepoint:sched:sched_process_exit\n/args->group_dead/" in out.text
-    assert "tracepoint:task:task_newtask\n/(args->clone_flags & 0x10000) == 0/" in out.text
-    assert "@c[args->pid] = count();" in out.text
-    # off-cpu runs as the thread leaving; on-cpu keys self-> by the thread arriving.
-    assert "@__self_ts[tid] = nsecs;" in out.text
-    assert "if (@__self_ts[args->next_pid]) {" in out.text
-    assert "@oncpu[args->next_comm] = sum(nsecs - @__self_ts[args->next_pid]);" in out.text
-    assert "@io[(args->dev >> 20), args->bytes] = count();" in out.text
-    # tcp: one clause per address family; states in illumos numbering.
-    assert "if (args->protocol == 6 && args->family == 2) {" in out.text
-    assert "if (args->protocol == 6 && args->family == 10) {" in out.text
-    assert (
-        "ntop(args->daddr_v6)" in out.text
-        and "(((15380759423051120 >> ((args->newstate) * 4)) & 15) - 7)" in out.text
-    )
-
-
-def test_on_cpu_refuses_what_bpftrace_does_not_know(events):
-    (message,) = errors("sched:::on-cpu { @[pid] = count(); }", events)
-    assert message.startswith("pid is not available in sched:::on-cpu")
-
-
-def test_pid_provider_and_usdt_with_a_pid(events):
-    out = bt(
-        "pid$target::malloc:entry { @[arg0] = count(); } pid$target::malloc:return { @r = sum(arg1); }"
-        " python$target:::function-entry { @f = count(); }",
-        events,
-        target_pid=4242,
-    )
-    assert "uprobe:/proc/4242/exe:malloc\n/pid == 4242/" in out.text
-    assert (
-        "uretprobe:/proc/4242/exe:malloc\n/pid == 4242/" in out.text
-        and "@r = sum(retval);" in out.text
-    )
-    assert "usdt:/proc/4242/exe:python:function__entry\n/pid == 4242/" in out.text
-
-
-def test_target_without_pid_is_cpid(events):
-    out = bt("syscall::read:entry /pid == $target/ { @ = count(); }", events)
-    assert "/pid == cpid/" in out.text and "cpid" in out.features
-
-
-# --------------------------------------------------------------------------- variables
-
-
-def test_variables(events):
-    out = bt(
-        """
-        BEGIN {
-            @v[execname, pid, tid, uid, gid, cpu] = count();
-            @t = max(timestamp);
-            @pp[ppid, curpsinfo->pr_ppid, curlwpsinfo->pr_lwpid] = count();
-            @z[zonename] = count();
-            @names[probeprov, probemod, probefunc, probename] = count();
-        }
-    """,
-        events,
-    )
-    assert "@v[comm, pid, tid, uid, gid, cpu] = count();" in out.text
-    assert "@t = min(-(nsecs));" in out.text and out.maps["@t"].negated
-    assert (
-        "@pp[(uint64)curtask->real_parent->tgid, (uint64)curtask->real_parent->tgid, tid] = count();"
-        in out.text
-    )
-    assert "@z[cgroup] = count();" in out.text and out.maps["@z"].key_kinds == ["cgroup"]
-    assert '@names["dtrace", "", "", "BEGIN"] = count();' in out.text
-
-
-def test_zonename_comparison_is_a_cgroup_id(events):
-    out = bt(
-        'BEGIN /zonename == "system.slice/x.service"/ { @ = count(); }',
-        events,
-        cgroup_root="/sys/fs/cgroup/unified",
-    )
-    assert 'if (cgroup == cgroupid("/sys/fs/cgroup/unified/system.slice/x.service"))' in out.text
-
-
-def test_unfaithful_variables_are_errors_with_positions(events):
-    with pytest.raises(DiagnosticError) as info:
-        bt(
-            "BEGIN {\n  @a = sum(vtimestamp);\n  @b[curpsinfo->pr_psargs] = count();\n  @c = sum(walltimestamp);\n}",
-            events,
-        )
-    diags = info.value.diagnostics
-    assert [d.span.line for d in diags] == [2, 3, 4]
-    assert (
-        "vtimestamp" in diags[0].message
-        and "pr_psargs" in diags[1].message
-        and "%Y" in diags[2].message
-    )
-    assert all(d.code == "D_BPFTRACE" for d in diags)
-
-
-def test_self_and_global_maps_are_internal(events):
-    out = bt(
-        """
-        syscall::read:entry { self->ts = timestamp; reads++; last[pid] = arg2; }
-        syscall::read:return /self->ts/ { @lat[execname] = avg(timestamp - self->ts); self->ts = 0; last[pid] = 0; }
-    """,
-        events,
-        interval=1,
-    )
-    assert "@__self_ts[tid] = nsecs;" in out.text
-    assert "@__g_reads++;" in out.text
-    assert "@__a_last[pid] = args->count;" in out.text
-    assert "delete(@__self_ts[tid]);" in out.text and "delete(@__a_last[pid]);" in out.text
-    assert list(out.maps) == ["@lat"]
-    end = out.text[out.text.index("\nEND\n") :]
-    for name in ("@__self_ts", "@__g_reads", "@__a_last"):
-        assert f"clear({name});" in end
-        assert f"print({name})" not in out.text
-
-
-def test_this_variables(events):
-    out = bt(
-        """
-        syscall::read:entry { this->n = arg2; @[this->n] = count(); }
-        syscall::read:entry { this->shared = 1; }
-        syscall::read:entry { @s = sum(this->shared); }
-    """,
-        events,
-    )
-    assert "$this_n = args->count;" in out.text and "@[$this_n] = count();" in out.text
-    assert "@__this_shared[cpu] = 1;" in out.text and "@s = sum(@__this_shared[cpu]);" in out.text
-
-
-def test_macro_arguments(events):
-    out = bt('BEGIN /$1 > 0/ { printf("%s %d\\n", $$2, $1); }', events)
-    assert "if ($1 > 0)" in out.text and 'printf("%s %d\\n", str($2), $1);' in out.text
-    assert "positional" in out.features
-
-
-# --------------------------------------------------------------------------- aggregations
-
-
-def test_quantize_splits_negative_values_into_a_companion(events):
-    out = bt("syscall::read:return { @q[pid] = quantize(arg0 - 5); @c = quantize(7); }", events)
-    assert out.maps["@q"].role == "main" and out.maps["@dtscope_neg_q"].role == "negative"
-    assert out.maps["@dtscope_neg_q"].aggregation == "q" and out.maps[
-        "@dtscope_neg_q"
-    ].key_kinds == ["int"]
-    assert "@c = hist(7);" in out.text and "@dtscope_neg_c" not in out.maps
-
-
-def test_quantize_text(events):
-    out = bt("syscall::read:return { @q = quantize(arg0); }", events)
-    assert textwrap.dedent("""\
-            $__q1 = args->ret;
-            if ($__q1 < 0) {
-                $__q1 = -$__q1;
-                if ($__q1 < 2147483648) {
-                    @dtscope_neg_q = hist($__q1);
-                } else {
-                    @dtscope_neghi_q = hist($__q1 >> 31);
-                }
-            } else if ($__q1 < 2147483648) {
-                @q = hist($__q1);
-            } else {
-                @dtscope_hi_q = hist($__q1 >> 31);
-            }""") in textwrap.dedent(body_of(out.text, "tracepoint:syscalls:sys_exit_read")[2:-2])
-    assert [(m.bt_name, m.role) for m in out.maps.values()] == [
-        ("@q", "main"),
-        ("@dtscope_neg_q", "negative"),
-        ("@dtscope_hi_q", "high"),
-        ("@dtscope_neghi_q", "negative_high"),
-    ]
-
-
-def test_lquantize_bounds(events):
-    out = bt(
-        "BEGIN { @a = lquantize(1, 0, 100, 10); @b = lquantize(1, -10, 10, 5); @c = lquantize(1, 0, 25, 10); }",
-        events,
-    )
-    assert "@a = lhist(1, 0, 100, 10);" in out.text
-    assert "@b = lhist(1 - (-10), 0, 20, 5);" in out.text
-    assert out.maps["@b"].value_offset == -10 and out.maps["@b"].params == (-10, 10, 5)
-    # DTrace's top bucket starts at lo + ((hi - lo) // step) * step = 20.
-    assert "@c = lhist(1, 0, 20, 10);" in out.text and out.maps["@c"].params == (0, 25, 10)
-
-
-def test_llquantize_index_matches_bounds():
-    for params in [
-        (10, 0, 2, 10),
-        (2, 0, 6, 2),
-        (10, 2, 4, 20),
-        (3, 3, 5, 27),
-        (4, 1, 3, 16),
-        (10, 0, 6, 100),
-    ]:
-        assert llquantize_problem(*params) is None, params
-        bounds = llquantize_bounds(*params)
-        top = params[0] ** (params[2] + 1)
-        for value in list(range(-3, min(top + 10, 20000))) + [top - 1, top, top * 5]:
-            index = llquantize_index(*params, value)
-            lo, hi = bounds[index]
-            assert (lo is None or lo <= value) and (hi is None or value < hi), (
-                params,
-                value,
-                index,
-                bounds[index],
-            )
-
-
-def test_llquantize_matches_the_collectors_bounds():
-    collector = pytest.importorskip("dtscope.collectors.bpftrace")
-    for params in [(10, 0, 2, 10), (2, 0, 6, 2), (10, 2, 4, 20), (3, 3, 5, 27), (10, 0, 6, 100)]:
-        assert collector.llquantize_bounds(*params) == llquantize_bounds(*params)
-
-
-def test_llquantize_rejects_what_dtrace_rejects():
-    assert "at least 2" in llquantize_problem(1, 0, 6, 20)
-    assert "evenly divide" in llquantize_problem(10, 0, 6, 25)
-    assert "factor*factor" in llquantize_problem(10, 0, 6, 30)
-    assert "overflows" in llquantize_problem(10, 0, 19, 10)
-
-
-def test_llquantize_text(events):
-    out = bt("syscall::read:return { @l[execname] = llquantize(arg0, 10, 0, 1, 10); }", events)
-    assert "$__v1 = args->ret;" in out.text
-    assert (
-        "@l[comm] = lhist(($__v1 < 1 ? 0 : ($__v1 < 10 ? 1 + (int64)((uint64)($__v1 - 1) / 1) : "
-        "($__v1 < 100 ? 10 + (int64)((uint64)($__v1 - 10) / 10) : 19))), 0, 20, 1);"
-    ) in out.text
-    assert out.maps["@l"].params == (10, 0, 1, 10) and len(llquantize_bounds(10, 0, 1, 10)) == 20
-
-
-def test_stddev_sums_squares_in_32_bit_limbs(events):
-    out = bt("syscall::read:entry { @s[pid] = stddev(arg2); }", events)
-    assert "$__v1 = args->count;" in out.text and "@s[pid] = stats($__v1);" in out.text
-    assert "$__m2 = (uint64)($__v1 < 0 ? -$__v1 : $__v1);" in out.text
-    assert "@dtscope_sq0_s[pid] = sum($__p5 & 0xffffffff);" in out.text
-    assert "@dtscope_sq3_s[pid] = sum($__p5 >> 32);" in out.text
-    limbs = {bt: m.params for bt, m in out.maps.items() if m.role == "sumsq"}
-    assert limbs == {f"@dtscope_sq{k}_s": (k,) for k in range(4)}
-
-
-def test_dtrace_stddev_arithmetic():
-    from dtscope.dscript.bpftrace import dtrace_stddev, sum_of_squares
-
-    values = [2, 4, 4, 4, 5, 5, 7, 9]
-    assert dtrace_stddev(len(values), sum(values), sum(v * v for v in values)) == 2
-    assert (
-        dtrace_stddev(3, -7, 1 + 4 + 36) == 3
-    )  # -7/3 truncates to -2; 41/3 = 13; isqrt(13 - 4) = 3
-    assert sum_of_squares({0: 5, 1: 1, 3: 2}) == 5 + (1 << 32) + (2 << 96)
-    assert dtrace_stddev(0, 0, 0) == 0
-
-
-def test_aggregation_misuse(events):
-    messages = errors(
-        "BEGIN { @a = count(); @a = sum(1); @q = quantize(1, 5); @l = lquantize(1, 0, 10, 1, 3); }",
-        events,
-    )
-    assert any("both count() and sum()" in m for m in messages)
-    assert sum("increment other than 1" in m for m in messages) == 2
-
-
-# --------------------------------------------------------------------------- actions
-
-
-def test_printf_conversions(events):
-    out = bt(
-        r"""BEGIN { printf("%d %i %u %x %X %o %c %s %p %5d|%-8s|%08x %lld %llu 100%%\n", 1, 2, 3, 4, 5, 6, 65, execname, 7, 8, "ab", 9, 10, 11); }""",
-        events,
-    )
-    assert (
-        r'printf("%d %d %u %x %X %o %c %s %p %5d|%-8s|%08x %d %u 100%\n", 1, 2, 3, 4, 5, 6, 65, comm, 7, 8, "ab", 9, 10, 11);'
-        in out.text
-    )
-    # bpftrace 0.17 runs the text before its last conversion through snprintf, not the rest.
-    assert (
-        r'printf("%%%d%% %s\n", 1, "x");'
-        in bt(r'BEGIN { printf("%%%d%% %s\n", 1, "x"); }', events).text
-    )
-    assert any("literal %" in m for m in errors(r'BEGIN { printf("%d 50%% done\n", 1); }', events))
-
-
-def test_printf_walltimestamp_and_strjoin(events):
-    out = bt(
-        'BEGIN { printf("%Y %s\\n", walltimestamp, strjoin(execname, strjoin("-", probename))); }',
-        events,
-    )
-    assert (
-        'printf("%s %s%s%s\\n", strftime("%Y %b %e %H:%M:%S", nsecs), comm, "-", "BEGIN");'
-        in out.text
-    )
-
-
-def test_printf_unsupported_conversions(events):
-    messages = errors('BEGIN { printf("%f %@d %*d %a\\n", 1, @x, 2, 3, 4); @x = count(); }', events)
-    assert any("floating point" in m for m in messages)
-    assert any("%@" in m for m in messages)
-    assert any("(*)" in m for m in messages)
-    assert any("%a" in m for m in messages)
-
-
-def test_string_literals_are_escaped_for_bpftrace(events):
-    out = bt(r'BEGIN { printf("tab\tquote\" backslash\\ bell\a octal\101\n"); }', events)
-    assert r'printf("tab\tquote\" backslash\\ bell\007 octalA\n");' in out.text
-
-
-def test_aggregation_actions(events):
-    out = bt(
-        """
-        BEGIN { @q = quantize(arg0); @c[1] = count(); @s = sum(2); }
-        END { printa(@q); clear(@c); trunc(@q); normalize(@s, 1000); printa(@s); denormalize(@s); printa(@s, @c); }
-    """.replace("BEGIN { @q = quantize(arg0);", "syscall::read:entry { @q = quantize(arg0);"),
-        events,
-    )
-    end = out.text[out.text.index("\nEND\n") :]
-    assert (
-        "print(@q);\n    print(@dtscope_neg_q);\n    print(@dtscope_hi_q);\n    print(@dtscope_neghi_q);"
-        in end
-    )
-    assert "zero(@c);" in end
-    assert "clear(@q);\n    clear(@dtscope_neg_q);\n    clear(@dtscope_hi_q);" in end
-    begin, finish = 'printf("__dtscope_printa_begin__\\n");', 'printf("__dtscope_printa_end__\\n");'
-    assert f"{begin}\n    print(@s, 0, 1000);\n    {finish}" in end
-    assert f"{begin}\n    print(@s);\n    print(@c);\n    {finish}" in end
-    assert end.count(begin) == end.count(finish) == 3
-
-
-def test_unfaithful_actions(events):
-    messages = errors(
-        """
-        BEGIN { @c = count(); normalize(@c, 10); }
-        END { exit(1); printa("%@d", @c); trunc(@c, 5); system("ls"); x = basename("a/b"); }
-    """,
-        events,
-    )
-    assert any("normalize(@c) only translates when printa(@c) follows" in m for m in messages)
-    assert any("exit(0)" in m for m in messages)
-    assert any("printa() with a format string" in m for m in messages)
-    assert any("trunc() with a count" in m for m in messages)
-    assert any("system()" in m for m in messages)
-    assert any("basename()" in m for m in messages)
-
-
-def test_stack_actions_and_copyinstr(events):
-    out = bt(
-        "syscall::openat:entry { stack(); ustack(3); @[copyinstr(arg1)] = count(); @u[ustack(4)] = count(); }",
-        events,
-    )
-    assert 'printf("%s\\n", kstack);' in out.text and 'printf("%s\\n", ustack(3));' in out.text
-    assert "@[str((uint64)args->filename)] = count();" in out.text
-    assert out.maps["@u"].key_kinds == ["ustack"]
-
-
-def test_if_else_lowers_to_if_else(events):
-    out = bt(
-        "BEGIN { if (pid > 1) { @a = count(); } else if (pid == 1) { @b = count(); } else { @c = count(); } }",
-        events,
-    )
-    assert (
-        "if (pid > 1) {\n        @a = count();\n    } else if (pid == 1) {\n        @b = count();\n    } else {"
-        in out.text
-    )
-
-
-def test_several_begin_and_end_clauses_merge(events):
-    out = bt(
-        "BEGIN { @a = count(); } BEGIN /pid == 1/ { @b = count(); } END { @c = count(); } END { @d = count(); }",
-        events,
-    )
-    assert out.text.count("\nBEGIN\n") == 1 and out.text.count("\nEND\n") == 1
-    assert "if (pid == 1) {\n        @b = count();\n    }" in out.text
-
-
-def test_interval_clause_frames_snapshots(events):
-    out = bt(
-        "syscall::read:entry { @a = count(); @q = quantize(arg2); self->x = 1; }",
-        events,
-        interval=0.5,
-    )
-    start = out.text.index("\ninterval:ms:500\n")
-    clause = out.text[start : out.text.index("\n}\n", start)]
-    assert "print(@a);" in clause and "print(@q);" in clause and "print(@dtscope_neg_q);" in clause
-    # running totals are never cleared: the collector subtracts consecutive prints
-    assert "clear(" not in clause and out.maps["@a"].cumulative and out.maps["@dtscope_neg_q"].cumulative
-    assert clause.index("print(@dtscope_neghi_q);") < clause.index('printf("__dtscope_snapshot__\\n");')
-    assert "@__self_x" not in clause
-    assert out.snapshot_marker == "__dtscope_snapshot__"
-    assert re.search(r"\ninterval:s:2\n", bt("BEGIN { @a = count(); }", events, interval=2).text)
-
-
-def test_tracepoint_format_parsing():
-    fmt = parse_format(READ_ENTER + PROCESS_EXIT.split("format:")[1], "syscalls", "sys_enter_read")
-    assert [f.name for f in fmt.fields] == ["fd", "buf", "count", "comm", "pid", "group_dead"]
-    assert (
-        fmt.field("buf").is_pointer
-        and fmt.field("comm").is_string
-        and not fmt.field("fd").is_string
-    )
-    assert fmt.field("count").type == "size_t" and fmt.field("comm").type == "char[16]"
-
-
-def test_dscript_does_not_import_collectors():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; import dtscope.dscript.bpftrace; "
-        "print(sorted(m for m in sys.modules if m.startswith(('dtscope.collectors', 'pandas', 'textual'))))"
-    )
-    assert (
-        subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        == "[]"
-    )
-
-
-def test_io_flags_and_unserved_members(events):
-    out = bt(
-        'io:::start { @[args[0]->b_flags & B_READ ? "R" : "W"] = sum(args[0]->b_bcount); }', events
-    )
-    assert (
-        '@[(strncmp(args->rwbs, "R", 1) == 0 ? 64 : (strncmp(args->rwbs, "W", 1) == 0 ? 256 : 0)) & 64 ? "R" : "W"]'
-        in out.text
-    )
-    (message,) = errors("io:::start { @[args[1]->dev_statname] = count(); }", events)
-    assert message.startswith(
-        "args[1]->dev_statname is not available from bpftrace in io:::start; it serves args[0]->b_bcount"
-    )
-    assert any(
-        "B_ASYNC" in m for m in errors("io:::start /args[0]->b_flags & B_ASYNC/ { }", events)
-    )
+# --------------------------------------------------------------------------- the command
 
 
 def test_compile_command_lowers_to_bpftrace(dtscope_cli, tmp_path):
@@ -647,42 +212,22 @@ def test_compile_command_lowers_to_bpftrace(dtscope_cli, tmp_path):
     assert f"{bad}:2:" in err and "vtimestamp" in err
 
 
-def test_signed_division(events):
-    out = bt(
-        "syscall::read:return { @a = sum(arg0 / 10); @b = sum(arg0 % arg1); @c = sum(-7 / 2); }",
-        events,
-    )
-    assert (
-        "@a = sum(((args->ret < 0) ? -(int64)((uint64)(args->ret < 0 ? -args->ret : args->ret) / 10) : "
-        in out.text
-    )
-    assert (
-        "@b = sum(((args->ret < 0) ? -(int64)((uint64)(args->ret < 0 ? -args->ret : args->ret) % (uint64)("
-        in out.text
-    )
-    assert "@c = sum(-3);" in out.text
+def test_compile_command_prints_each_dtrace_dialect(dtscope_cli, tmp_path):
+    script = tmp_path / "ifelse.d"
+    script.write_text("BEGIN { if (pid > 1) { @a = count(); } else { @b = count(); } exit(0); }\n")
+    code, illumos, err = dtscope_cli("compile", "--target", "illumos", str(script))
+    assert code == 0, err
+    assert "if (pid > 1) {" in illumos and "__dtscope" not in illumos
+    code, oracle, err = dtscope_cli("compile", "--target", "oracle", str(script))
+    assert code == 0, err
+    assert "if (" not in oracle and re.search(r"/this->_dtscope_c\d+/", oracle)
 
 
-def test_pid_provider_with_the_command_path(events):
-    out = bt(
-        "pid$target::main:entry { @ = count(); } pid$target:a.out:f:return { @r = sum(arg1); }",
-        events,
-        target_path="/usr/bin/gzip",
-    )
-    assert "uprobe:/usr/bin/gzip:main\n/pid == cpid/" in out.text
-    assert "uretprobe:/usr/bin/gzip:f\n/pid == cpid/" in out.text
-    assert {"uprobe", "cpid"} <= out.features
-    (message,) = errors("pid$target:libfoo.so:f:entry { }", events)
-    assert "cannot locate module 'libfoo.so'" in message
-
-
-def test_quantize_bucket_of_each_role():
-    from dtscope.dscript.bpftrace import quantize_bucket
-
-    assert quantize_bucket("main", 0, 0) == (0, 1)
-    assert quantize_bucket("main", 4, 7) == (4, 8)
-    assert quantize_bucket("negative", 4, 7) == (-7, -3)  # DTrace's bucket -4: -7..-4
-    assert quantize_bucket("high", 1, 1) == (1 << 31, 1 << 32)
-    assert quantize_bucket("negative_high", 2, 3) == (-(1 << 33) + 1, -(1 << 32) + 1)
+def test_companion_map_buckets_are_dtrace_s():
+    assert companion_bucket("main", 0, 0) == (0, 1)
+    assert companion_bucket("main", 4, 7) == (4, 8)
+    assert companion_bucket("negative", 4, 7) == (-7, -3)  # DTrace's bucket -4: -7..-4
+    assert companion_bucket("high", 1, 1) == (1 << 31, 1 << 32)
+    assert companion_bucket("negative_high", 2, 3) == (-(1 << 33) + 1, -(1 << 32) + 1)
     with pytest.raises(ValueError):
-        quantize_bucket("sumsq", 0, 0)
+        companion_bucket("sumsq", 0, 0)
