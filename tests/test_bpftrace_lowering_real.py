@@ -18,17 +18,14 @@ import textwrap
 import time
 
 import pytest
+from dtscope.collectors.linux_host import LinuxHost
+from dtscope.collectors.syscalls import syscall_numbers
 from dtscope.dscript import parse
-from dtscope.dscript.bpftrace import (
-    BpftraceProgram,
-    dtrace_stddev,
-    llquantize_bounds,
-    llquantize_index,
-    lower,
-    quantize_bucket,
-    sum_of_squares,
-)
-from dtscope.dscript.tracepoints import syscall_numbers
+from dtscope.dscript.aggregations import dtrace_stddev, llquantize_bounds, llquantize_index
+from dtscope.dscript.bpftrace import lower
+from dtscope.dscript.bpftrace.maps import companion_bucket as quantize_bucket
+from dtscope.dscript.bpftrace.maps import sum_of_squares
+from dtscope.dscript.lowered import Lowered as BpftraceProgram
 
 pytestmark = pytest.mark.tracing
 
@@ -66,7 +63,7 @@ def final_maps(events: list[dict]) -> dict:
 
 
 def lowered(source: str, **kwargs) -> BpftraceProgram:
-    return lower(parse(textwrap.dedent(source)), **kwargs)
+    return lower(parse(textwrap.dedent(source)), LinuxHost(), **kwargs)
 
 
 def child(tmp_path, code: str) -> str:
@@ -263,7 +260,7 @@ def test_aggregations_of_fixed_values_match_dtrace(tmp_path):
     assert quantize_ranges(maps, "q") == expected_q
 
     for i, (lo, hi, step) in enumerate(LQUANTIZE_CASES):
-        info = program.maps[f"@l{i}"]
+        info = program.framing.maps[f"@l{i}"]
         expected = collections.Counter(
             dtrace_lquantize_label(v, lo, hi, step) for v in LQUANTIZE_VALUES
         )
@@ -280,7 +277,7 @@ def test_aggregations_of_fixed_values_match_dtrace(tmp_path):
     # avg runs as stats(): the collector divides as DTrace does (-3 / 2 in C: -1)
     assert (maps["@a"]["count"], maps["@a"]["total"]) == (2, -3)
     assert maps["@mn"] == -5
-    assert program.maps["@mx"].negated and -maps["@mx"] == -3
+    assert program.framing.maps["@mx"].negated and -maps["@mx"] == -3
     for name, values in (("sd", STDDEV_VALUES), ("sdbig", STDDEV_BIG_VALUES)):
         stats = maps[f"@{name}"]
         squares = sum_of_squares({k: maps.get(f"@dtscope_sq{k}_{name}", 0) for k in range(4)})
@@ -339,7 +336,7 @@ def test_zonename_is_the_cgroup(tmp_path):
     maps = final_maps(run(program, tmp_path))
     assert maps["@z"] == {str(os.stat(root).st_ino): 1}  # a cgroup v2 id is its directory's inode
     assert maps["@mine"] == 1
-    assert program.maps["@z"].key_kinds == ["cgroup"]
+    assert program.framing.maps["@z"].key_kinds == ["cgroup"]
 
 
 def test_interval_snapshots_add_up(tmp_path):
@@ -364,7 +361,7 @@ def test_interval_snapshots_add_up(tmp_path):
     marks = [
         i
         for i, e in enumerate(events)
-        if e["type"] == "printf" and e["data"] == program.snapshot_marker + "\n"
+        if e["type"] == "printf" and e["data"] == program.framing.snapshot_marker + "\n"
     ]
     assert len(marks) >= 3
     # @c is a running total (never cleared): each print is the count so far, and the
@@ -394,7 +391,7 @@ def test_stack_aggregation_from_profile(tmp_path):
     # bpftrace skips a stack-keyed update when the kernel cannot walk the stack
     assert 0.9 * maps["@n"] <= sum(maps["@u"].values()) <= maps["@n"]
     assert all(key == "" or key.startswith("\n    ") for key in maps["@u"])  # frames, one per line
-    assert program.maps["@u"].key_kinds == ["ustack"]
+    assert program.framing.maps["@u"].key_kinds == ["ustack"]
 
 
 def test_tcp_probes_on_loopback(tmp_path):
@@ -509,10 +506,9 @@ def test_uprobe_of_a_library_function_in_a_running_process(tmp_path):
 
 def test_fbt_on_this_kernel(tmp_path):
     from dtscope.dscript.diagnostics import DiagnosticError
-    from dtscope.dscript.tracepoints import kprobes_available
 
     source = "fbt::vfs_read:entry { @ = count(); } tick-100ms { exit(0); }"
-    if kprobes_available():
+    if LinuxHost().has_kprobes():
         maps = final_maps(run(lowered(source), tmp_path))
         assert maps["@"] >= 0
     else:

@@ -12,36 +12,21 @@ import math
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
 
 import pytest
 from dtscope.collectors.base import RunOptions, TracerError
-from dtscope.collectors.bpftrace import (
-    SNAPSHOT_MARKER,
-    BpftraceBackend,
+from dtscope.collectors.bpftrace import BpftraceBackend, prepare_text
+from dtscope.collectors.bpftrace_assembler import (
     SnapshotAssembler,
     companion_buckets,
     hist_buckets,
-    llquantize_bounds,
-    prepare_text,
     split_key,
     stack_frames,
 )
 from dtscope.collectors.model import Bucket
+from dtscope.dscript.aggregations import llquantize_bounds
+from dtscope.dscript.bpftrace.maps import PRINTA_BEGIN, PRINTA_END, SNAPSHOT_MARKER, MapInfo
 from workloads.dtscope_run import python_child, run_d_jsonl
-
-
-@dataclass
-class MapInfo:
-    """Stands in for dscript.bpftrace.MapInfo: the same fields, for hand-written programs."""
-
-    bt_name: str
-    aggregation: str
-    function: str
-    role: str = "main"
-    params: tuple = ()
-    key_kinds: list = field(default_factory=list)
-    key_names: list = field(default_factory=list)
 
 
 def maps_of(*infos: MapInfo) -> dict[str, MapInfo]:
@@ -404,14 +389,13 @@ def test_duration_stops_after_the_expected_snapshots():
 @pytest.mark.tracing
 def test_early_tracer_exit_is_an_error_that_keeps_the_snapshots():
     text = "interval:ms:100 { @t = count(); print(@t); clear(@t); " + INTERVAL_TAIL + " }"
-    backend = BpftraceBackend()
-    stream = backend.stream(prepare_text(text, maps_of(MapInfo("@t", "t", "count"))), RunOptions(duration=30, interval=0.1))
+    run = BpftraceBackend().start(prepare_text(text, maps_of(MapInfo("@t", "t", "count"))), RunOptions(duration=30, interval=0.1))
     seen = []
     with pytest.raises(TracerError) as info:
-        for snap in stream:
+        for snap in run:
             seen.append(snap)
             if len(seen) == 2:
-                os.kill(backend.process.pid, signal.SIGKILL)
+                os.kill(run.process.pid, signal.SIGKILL)
     assert "killed by signal 9" in str(info.value)
     kept = info.value.snapshots
     assert kept[:2] == seen[:2] and kept[-1].tracer_state == "failed"
@@ -625,7 +609,6 @@ def test_lost_events_are_reported_in_the_snapshot(tmp_path):
 
 
 def test_printa_between_markers_is_text_output_not_data():
-    from dtscope.collectors.bpftrace import PRINTA_BEGIN, PRINTA_END
 
     printed: list[str] = []
     maps = maps_of(MapInfo("@c", "c", "count", key_kinds=["str"]))
