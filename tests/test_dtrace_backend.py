@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 from dtscope.collectors.base import RunOptions, TracerError, TracerNotFound, TracerPermissionError
-from dtscope.collectors.dtrace import DTraceBackend, aggregations_of, key_kind
+from dtscope.collectors.dtrace import DTraceBackend
+from dtscope.dscript.aggregations import aggregations_of, key_kind
+from dtscope.dscript.script import LoadedScript
 from dtscope.dscript import parse
 from dtscope.dscript.diagnostics import DiagnosticError
 
@@ -57,8 +59,12 @@ def run(src: str, *, name: str = "test.d", dialect: str | None = "oracle", **opt
     output: list[str] = []
     options = RunOptions(tracer_path=str(FAKE), on_output=output.append, **opts)
     backend = DTraceBackend(dialect=dialect)
-    prepared = backend.prepare(parse(src, name), options)
+    prepared = backend.prepare(script(src, name), options)
     return list(backend.stream(prepared, options)), output, prepared
+
+
+def script(src: str, name: str = "test.d") -> LoadedScript:
+    return LoadedScript.of_program(parse(src, name), name)
 
 
 def values(snap, aggregation: str) -> dict:
@@ -95,7 +101,7 @@ def test_interval_snapshots_with_trunc(argv_log):
     assert all(0.19 <= s.interval < 0.6 for s in snaps[:3]), [s.interval for s in snaps]
     assert elapsed >= 0.6  # replayed at the program's own tick rate
     assert snaps[0].aggregations["t"].key_names == ['"ticks"', "n"]
-    assert "tick-200ms" in prepared.text and "trunc(@t);" in prepared.text
+    assert "tick-200ms" in prepared.program.text and "trunc(@t);" in prepared.program.text
 
 
 def test_duration_stops_dtrace_with_sigint_and_keeps_exact_totals(argv_log):
@@ -116,19 +122,19 @@ def test_duration_counts_from_begin_not_from_dtrace_start_up(argv_log, monkeypat
     assert time.monotonic() - started >= 1.3  # 1 s of start-up, then the 0.3 s duration
     assert snaps[-1].final and not any(s.final for s in snaps[:-1]) and len(snaps) >= 2
     assert sum(values(s, "calls").get(("sysloop",), 0) for s in snaps) == 1000
-    assert "BEGIN\n{\n\tprintf(\"\\036dtscope-" in prepared.text
+    assert "BEGIN\n{\n\tprintf(\"\\036dtscope-" in prepared.program.text
 
 
 def test_stopped_before_tracing_began(argv_log, monkeypatch):
     monkeypatch.setenv("FAKE_DTRACE_STARTUP", "30")
     backend = DTraceBackend(dialect="oracle")
     options = RunOptions(tracer_path=str(FAKE), on_output=lambda line: None)
-    stream = backend.stream(backend.prepare(parse(LIVE), options), options)
+    run = backend.start(backend.prepare(script(LIVE), options), options)
     import threading
 
-    threading.Timer(1.0, lambda: backend.process.send_signal(__import__("signal").SIGINT)).start()
+    threading.Timer(1.0, lambda: run.process.send_signal(__import__("signal").SIGINT)).start()
     with pytest.raises(TracerError) as caught:
-        list(stream)
+        list(run)
     assert caught.value.snapshots == []
 
 
@@ -244,7 +250,7 @@ def test_missing_binary(tmp_path, monkeypatch):
     with pytest.raises(TracerNotFound, match="illumos"):
         DTraceBackend.find_binary()
     with pytest.raises(TracerNotFound):
-        DTraceBackend().prepare(parse("BEGIN { @c = count(); }"), RunOptions())
+        DTraceBackend().prepare(script("BEGIN { @c = count(); }"), RunOptions())
 
 
 # --------------------------------------------------------------------------- the command line
@@ -274,40 +280,41 @@ def test_options_of_the_scripts_interpreter_line_are_passed():
     program = parse("BEGIN { @c = count(); }")
     program.interpreter_options = {"quiet": None, "Z": None, "bufsize": "4m", "strsize": "64"}
     backend = DTraceBackend(dialect="illumos")
-    prepared = backend.prepare(program, RunOptions())
+    prepared = backend.prepare(LoadedScript.of_program(program), RunOptions())
     options = RunOptions(tracer_options={"strsize": "128"})
-    cmd = backend.command("dtrace", "/tmp/p.d", options, script_options=prepared.extra["interpreter_options"])
+    cmd = backend.command("dtrace", "/tmp/p.d", options, script_options=prepared.script_options)
     assert cmd == ["dtrace", "-q", "-x", "droptags", "-Z", "-x", "bufsize=4m", "-x", "strsize=128", "-s", "/tmp/p.d"]
 
 
 def test_destructive_actions_are_refused_before_running(argv_log):
     program = parse('BEGIN { system("echo hi"); exit(0); }')
     with pytest.raises(UsageError, match="--destructive"):
-        DTraceBackend(dialect="oracle").prepare(program, RunOptions(tracer_path=str(FAKE)))
+        DTraceBackend(dialect="oracle").prepare(LoadedScript.of_program(program), RunOptions(tracer_path=str(FAKE)))
     assert logged(argv_log) == []  # dtrace never ran
-    prepared = DTraceBackend(dialect="oracle").prepare(program, RunOptions(destructive=True))
-    assert prepared.extra["destructive"] is True
+    prepared = DTraceBackend(dialect="oracle").prepare(LoadedScript.of_program(program), RunOptions(destructive=True))
+    assert prepared.destructive is True
 
 
 def test_options_that_change_the_printa_layout_are_refused():
     program = parse("#pragma D option aggpack\nBEGIN { @c = quantize(1); }")
     with pytest.raises(UsageError, match="aggpack changes how dtrace prints aggregations"):
-        DTraceBackend(dialect="oracle").prepare(program, RunOptions())
+        DTraceBackend(dialect="oracle").prepare(LoadedScript.of_program(program), RunOptions())
 
 
 def test_unknown_tracer_option_is_refused():
     with pytest.raises(UsageError, match="-x bufsiz"):
-        DTraceBackend(dialect="oracle").prepare(parse("BEGIN { @c = count(); }"), RunOptions(tracer_options={"bufsiz": "4m"}))
+        DTraceBackend(dialect="oracle").prepare(script("BEGIN { @c = count(); }"), RunOptions(tracer_options={"bufsiz": "4m"}))
 
 
 def test_closing_the_stream_early_stops_dtrace(argv_log):
     backend = DTraceBackend(dialect="oracle")
     options = RunOptions(tracer_path=str(FAKE), interval=0.1, on_output=lambda line: None)
-    stream = backend.stream(backend.prepare(parse(LIVE), options), options)
+    run = backend.start(backend.prepare(script(LIVE), options), options)
+    stream = iter(run)
     first = next(stream)
     assert values(first, "calls") == {("sysloop",): 1000}
     stream.close()
-    assert backend.process is not None and backend.process.poll() is not None
+    assert run.process is not None and run.process.poll() is not None
 
 
 # --------------------------------------------------------------------------- dialects
@@ -319,21 +326,21 @@ IF_ELSE = 'syscall::read:entry { if (arg0 == 0) { @r["stdin"] = count(); } else 
 def test_dialect_comes_from_dtrace_dash_V(monkeypatch):
     monkeypatch.setattr(DTraceBackend, "_dialects", {})
     options = RunOptions(tracer_path=str(FAKE))
-    prepared = DTraceBackend().prepare(parse(IF_ELSE), options)
-    assert prepared.extra["dialect"] == "oracle"
-    assert "if (" not in prepared.text and "/this->_dtscope_c1/" in prepared.text
+    prepared = DTraceBackend().prepare(script(IF_ELSE), options)
+    assert prepared.framing.dialect == "oracle"
+    assert "if (" not in prepared.program.text and "/this->_dtscope_c1/" in prepared.program.text
     monkeypatch.setenv("FAKE_DTRACE_VERSION", "dtrace: Sun D 1.13")
     monkeypatch.setattr(DTraceBackend, "_dialects", {})
-    prepared = DTraceBackend().prepare(parse(IF_ELSE), options)
-    assert prepared.extra["dialect"] == "illumos" and "if (arg0 == 0)" in prepared.text
+    prepared = DTraceBackend().prepare(script(IF_ELSE), options)
+    assert prepared.framing.dialect == "illumos" and "if (arg0 == 0)" in prepared.program.text
 
 
 def test_zonename_is_refused_for_oracle_d():
     program = parse("syscall:::entry { @[zonename] = count(); }", "z.d")
     with pytest.raises(DiagnosticError, match="z.d:1:.*zonename is not available"):
-        DTraceBackend(dialect="oracle").prepare(program, RunOptions())
-    prepared = DTraceBackend(dialect="illumos").prepare(program, RunOptions())
-    assert "@[zonename] = count();" in prepared.text
+        DTraceBackend(dialect="oracle").prepare(LoadedScript.of_program(program), RunOptions())
+    prepared = DTraceBackend(dialect="illumos").prepare(LoadedScript.of_program(program), RunOptions())
+    assert "@[zonename] = count();" in prepared.program.text
 
 
 def test_aggregation_info_and_key_kinds():
@@ -420,15 +427,15 @@ def test_request_stop_ends_the_run_with_a_final_snapshot(argv_log):
 
     backend = DTraceBackend(dialect="oracle")
     options = RunOptions(tracer_path=str(FAKE), interval=0.1, on_output=lambda line: None)
-    stream = backend.stream(backend.prepare(parse(LIVE), options), options)
-    threading.Timer(1.0, backend.request_stop).start()
-    snaps = list(stream)  # no duration: only the request ends it
+    run = backend.start(backend.prepare(script(LIVE), options), options)
+    threading.Timer(1.0, run.request_stop).start()
+    snaps = list(run)  # no duration: only the request ends it
     assert snaps[-1].final and snaps[-1].tracer_state == "exited"
     assert sum(values(s, "calls").get(("sysloop",), 0) for s in snaps) == 1000
 
 
 def test_a_tracer_error_keeps_only_the_latest_snapshots(argv_log, monkeypatch):
-    from dtscope.collectors.dtrace import KEPT_ON_ERROR
+    from dtscope.collectors.runner import KEPT_ON_ERROR
 
     monkeypatch.setenv("FAKE_DTRACE_DIE_AFTER", str(KEPT_ON_ERROR + 4))
     with pytest.raises(TracerError) as caught:
@@ -440,13 +447,12 @@ def test_a_tracer_error_keeps_only_the_latest_snapshots(argv_log, monkeypatch):
 
 
 def test_frames_are_found_after_program_output_without_a_newline():
-    from dtscope.collectors.base import PreparedProgram
-    from dtscope.collectors.dtrace import _DTraceRun
+    from dtscope.collectors.dtrace import DTraceReader
     from dtscope.collectors.model import AggInfo
 
     output: list[str] = []
-    prepared = PreparedProgram("", {"c": AggInfo("c", "count", ["execname"], key_kinds=["str"])}, {"nonce": "ab12"})
-    reader = _DTraceRun(DTraceBackend("oracle"), [], "/tmp/x.d", prepared, RunOptions(interval=1.0, on_output=output.append))
+    aggregations = {"c": AggInfo("c", "count", ["execname"], key_kinds=["str"])}
+    reader = DTraceReader(framing("ab12"), aggregations, RunOptions(interval=1.0, on_output=output.append))
     mark = "\x1edtscope-ab12"
     lines = [
         f"{mark} started 1000000000 1700000000000000000",
@@ -457,7 +463,7 @@ def test_frames_are_found_after_program_output_without_a_newline():
         f"{mark} end c",
         f"{mark} snapshot-end",
     ]
-    snaps = [s for s in (reader._stdout_line(line) for line in lines) if s is not None]
+    snaps = [s for line in lines for s in reader.stdout(line)]
     assert output == ["partial line"]
     (snap,) = snaps
     assert [(r.keys, r.value) for r in snap.rows] == [(("bash",), 7)]
@@ -466,15 +472,20 @@ def test_frames_are_found_after_program_output_without_a_newline():
 
 
 def test_runtime_error_floods_are_counted_not_kept():
-    from dtscope.collectors.base import PreparedProgram
-    from dtscope.collectors.dtrace import ERRORS_KEPT_PER_SNAPSHOT, _DTraceRun
+    from dtscope.collectors.dtrace import ERRORS_KEPT_PER_SNAPSHOT, DTraceReader
 
-    reader = _DTraceRun(DTraceBackend("oracle"), [], "/tmp/x.d", PreparedProgram("", {}, {"nonce": "ab12"}), RunOptions())
+    reader = DTraceReader(framing("ab12"), {}, RunOptions())
     message = "dtrace: error on enabled probe ID 2 (ID 1: dtrace:::BEGIN): invalid address (0x0) in action #1"
     for _ in range(ERRORS_KEPT_PER_SNAPSHOT + 25):
-        reader._stderr_line(message)
+        reader.stderr(message)
     mark = "\x1edtscope-ab12"
-    reader._stdout_line(f"{mark} snapshot interval")
-    snap = reader._stdout_line(f"{mark} snapshot-end")
+    assert reader.stdout(f"{mark} snapshot interval") == []
+    (snap,) = reader.stdout(f"{mark} snapshot-end")
     assert len(snap.errors) == ERRORS_KEPT_PER_SNAPSHOT + 1
     assert snap.errors[-1] == "... and 25 more runtime error(s)"
+
+
+def framing(nonce: str):
+    from dtscope.dscript.lowered import DTraceFraming, SourceMap
+
+    return DTraceFraming(nonce, "oracle", SourceMap([]), 0)

@@ -26,6 +26,7 @@ from dtscope.collectors.base import RunOptions
 from dtscope.collectors.dtrace import DTraceBackend
 from dtscope.dscript import parse
 from dtscope.dscript.diagnostics import DiagnosticError
+from dtscope.dscript.script import LoadedScript
 
 DTRACE = os.environ.get("DTSCOPE_DTRACE")
 
@@ -74,7 +75,7 @@ syscall::lseek:entry
 def run(src: str, **opts):
     options = RunOptions(tracer_path=DTRACE, on_output=lambda line: None, **opts)
     backend = DTraceBackend()
-    prepared = backend.prepare(parse(src, "real.d"), options)
+    prepared = backend.prepare(LoadedScript.of_program(parse(src, "real.d"), "real"), options)
     return list(backend.stream(prepared, options))
 
 
@@ -170,17 +171,17 @@ def test_every_library_probe_compiles_with_dtrace_e(monkeypatch):
             label = f"{name} ({platform} script)"
             script = load_script(name)
             try:
-                prepared = DTraceBackend(dialect=dialect).prepare(script.program, RunOptions(destructive=True))
+                prepared = DTraceBackend(dialect=dialect).prepare(script, RunOptions(destructive=True))
             except DiagnosticError as err:
                 unsupported.append(f"{label}: dtscope refuses it for this dialect: {err.format()}")
                 continue
-            done = _compile(prepared.text, "-Z")
+            done = _compile(prepared.program.text, "-Z")
             if done.returncode != 0:
                 reason = _host_limit(done.stderr)
                 (unsupported if reason else failures).append(f"{label}: {reason or ''}{done.stderr.strip()}")
                 continue
             compiled += 1
-            strict = _compile(prepared.text)
+            strict = _compile(prepared.program.text)
             if strict.returncode != 0:
                 unsupported.append(f"{label}: this host lacks a provider: {strict.stderr.strip()}")
     report = "\n".join(unsupported)

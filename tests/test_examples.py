@@ -121,13 +121,14 @@ def test_guide_side_by_side_blocks_are_the_example_files():
 
 
 def test_guide_says_which_examples_lower_to_bpftrace():
+    from dtscope.collectors.linux_host import LinuxHost
     from dtscope.dscript.bpftrace import lower
     from dtscope.dscript.diagnostics import DiagnosticError
 
     for stem, column in _guide_rows().items():
         program = compile_file(str(EXAMPLES / f"{stem}.py")).program
         try:
-            lower(program)
+            lower(program, LinuxHost())
             lowers = True
         except DiagnosticError:
             lowers = False
@@ -141,6 +142,7 @@ LINUX_DEFINES = {"syscalls_in_zone": {"zone": "/"}}
 @pytest.mark.tracing
 def test_examples_that_lower_are_accepted_by_bpftrace(tmp_path):
     """bpftrace itself parses, type-checks and compiles each lowered example (no attach)."""
+    from dtscope.collectors.linux_host import LinuxHost
     from dtscope.dscript.bpftrace import lower
 
     for stem, column in _guide_rows().items():
@@ -148,7 +150,7 @@ def test_examples_that_lower_are_accepted_by_bpftrace(tmp_path):
             continue
         source = tmp_path / f"{stem}.bt"
         compiled = compile_file(str(EXAMPLES / f"{stem}.py"), LINUX_DEFINES.get(stem))
-        source.write_text(lower(compiled.program).text)
+        source.write_text(lower(compiled.program, LinuxHost()).text)
         result = subprocess.run(
             ["bpftrace", "--emit-elf", str(tmp_path / f"{stem}.elf"), str(source)],
             capture_output=True,

@@ -21,11 +21,11 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from types import SimpleNamespace
 
 import pytest
 from dtscope.collectors.base import RunOptions
 from dtscope.collectors.bpftrace import BpftraceBackend, prepare_text
+from dtscope.dscript.bpftrace.maps import MapInfo
 from dtscope.exporters.http import ExporterServer
 from dtscope.exporters.prometheus import Exposition, ScriptMetrics
 from dtscope.exporters.supervisor import Supervisor
@@ -42,24 +42,8 @@ interval:ms:500 {
 """
 
 MAPS = {
-    "@calls": SimpleNamespace(
-        bt_name="@calls",
-        aggregation="calls",
-        function="count",
-        role="main",
-        params=(),
-        key_kinds=["int"],
-        key_names=["pid"],
-    ),
-    "@wsize": SimpleNamespace(
-        bt_name="@wsize",
-        aggregation="wsize",
-        function="quantize",
-        role="main",
-        params=(),
-        key_kinds=["int"],
-        key_names=["pid"],
-    ),
+    "@calls": MapInfo("@calls", "calls", "count", key_kinds=["int"], key_names=["pid"]),
+    "@wsize": MapInfo("@wsize", "wsize", "quantize", key_kinds=["int"], key_names=["pid"]),
 }
 
 # Waits for "go N M" lines; for each: N getppid calls, M writes of 100 bytes, then "done".

@@ -466,19 +466,21 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path: Path, dtscope_cli, arg
     assert not any(p.name.startswith(".x.") for p in tmp_path.iterdir())  # no temp files left
 
 
-def test_profile_program_is_checked_d() -> None:
+def test_the_live_profile_is_the_probe_library_s_narrowed_to_a_pid_or_zone() -> None:
     from dtscope.dscript.checks import check
     from dtscope.dscript.printer import to_d
 
-    from dtscope.commands.flame import profile_program
+    from dtscope.commands.flame import profile_script
 
-    program = profile_program(99, "both", pid=1234)
-    assert to_d(program) == (
-        "profile:::profile-99\n/pid == 1234/\n{\n\t@[execname, ustack(), stack()] = count();\n}\n"
+    script = profile_script(99, "both", pid=1234)
+    assert script.name == "cpu-profile"
+    assert to_d(script.program) == (
+        "profile-99\n/pid == 1234/\n{\n\t@stacks[execname, stack(), ustack()] = count();\n}\n"
     )
-    assert [d for d in check(program) if d.severity == "error"] == []
-    zone = to_d(profile_program(997, "kernel", zone='we"b'))
-    assert '/zonename == "we\\"b"/' in zone and "@[execname, stack()]" in zone
+    assert [d for d in check(script.program) if d.severity == "error"] == []
+    zone = to_d(profile_script(997, "kernel", zone='we"b').program)
+    assert '/zonename == "we\\"b"/' in zone and "@stacks[execname, stack()]" in zone
+    assert profile_script(99, "user").name == "cpu-profile-user"
 
 
 # --------------------------------------------------------------------------- live

@@ -132,7 +132,8 @@ def test_every_command_takes_a_probe_name(dtscope_cli):
 def test_linux_scripts_lower_to_bpftrace(probe):
     """Every Linux script lowers against this kernel's tracepoints (running them is tested
     in test_probes_real.py)."""
+    from dtscope.collectors.linux_host import LinuxHost
     from dtscope.dscript.bpftrace import lower
 
-    lowered = lower(compile_file(str(probe.path_for("linux"))).program)
-    assert lowered.maps
+    lowered = lower(compile_file(str(probe.path_for("linux"))).program, LinuxHost())
+    assert lowered.framing.maps

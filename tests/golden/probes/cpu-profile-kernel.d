@@ -1,4 +1,4 @@
 profile-99
 {
-	@stacks[stack()] = count();
+	@stacks[execname, stack()] = count();
 }
