@@ -377,7 +377,8 @@ class DTraceReader:
         info = self.aggregations.get(frame.agg)
         function = info.function if info else "count"
         try:
-            frame.rows.extend(parse_printa("\n".join(block), frame.agg, function, info.key_kinds if info else ()))
+            frame.rows.extend(parse_printa("\n".join(block), frame.agg, function,
+                                           info.key_kinds if info else (), params=info.params if info else ()))
         except DTraceOutputError as err:
             frame.errors.append(f"@{frame.agg}: cannot read dtrace's printa output: {err}")
         frame.agg, frame.block = None, []

@@ -19,11 +19,12 @@ Buckets get the same ``[lo, hi)`` meaning as every other backend's; see
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dtscope.dscript.aggregations import HISTOGRAM_FUNCTIONS
+from dtscope.dscript.aggregations import HISTOGRAM_FUNCTIONS, bucket_labels, bucket_list
 
 from .model import AggRow, Bucket
 
@@ -59,26 +60,29 @@ def parse_printa(
     function: str,
     key_kinds: Sequence[str] = (),
     *,
+    params: tuple[int, ...] = (),
     keep_zero_buckets: bool = False,
 ) -> list[AggRow]:
     """Rows of one aggregation from its default ``printa()`` output.
 
     ``text`` starts where the first row starts (without the newline ``printa()``
     prints before the rows). ``key_kinds`` has one entry per key ("str", "int",
-    "stack", "ustack", "sym" or "" when unknown). Distribution rows that DTrace prints
+    "stack", "ustack", "sym" or "" when unknown); ``params`` are an lquantize's or
+    llquantize's parameters when known. Distribution rows that DTrace prints
     only as context (count 0) are left out unless ``keep_zero_buckets``.
     """
     lines = text.split("\n")
     rows: list[AggRow] = []
     pos = 0
     while pos < len(lines) and any(line.strip() for line in lines[pos:]):
-        row, pos = _parse_row(lines, pos, aggregation, function, list(key_kinds), keep_zero_buckets)
+        row, pos = _parse_row(lines, pos, aggregation, function, list(key_kinds), params, keep_zero_buckets)
         rows.append(row)
     return rows
 
 
 def _parse_row(
-    lines: list[str], pos: int, aggregation: str, function: str, kinds: list[str], keep_zero: bool
+    lines: list[str], pos: int, aggregation: str, function: str, kinds: list[str],
+    params: tuple[int, ...], keep_zero: bool,
 ) -> tuple[AggRow, int]:
     histogram = function in HISTOGRAM_FUNCTIONS
     keys: list[object] = []
@@ -115,7 +119,7 @@ def _parse_row(
         pos += 1
     if pos < len(lines) and lines[pos].strip() == "":
         pos += 1  # the newline that ends the row
-    bounds = bucket_bounds(function, labels, counts)
+    bounds = bucket_bounds(function, labels, counts, params)
     buckets = [
         Bucket(lo, hi, count) for (lo, hi), count in zip(bounds, counts) if count != 0 or keep_zero
     ]
@@ -222,19 +226,28 @@ def _label_bound(label: str) -> int | None:
 
 
 def bucket_bounds(
-    function: str, labels: list[str], counts: list[int] | None = None
+    function: str, labels: list[str], counts: list[int] | None = None, params: tuple[int, ...] = ()
 ) -> list[tuple[int | None, int | None]]:
-    """``[lo, hi)`` of each printed bucket, from its label (and, where the width is not
-    in the label, from the labels around it).
+    """``[lo, hi)`` of each printed bucket, from its label.
 
-    * quantize: ``v > 0`` holds ``[v, 2v)``, ``0`` holds ``[0, 1)``, ``-v`` holds
-      ``[-2v+1, -v+1)``;
+    With the distribution's parameters (or for quantize, which has none) the bucket is
+    looked up in DTrace's own table (:mod:`dtscope.dscript.aggregations`). Otherwise the
+    width comes from the labels around it:
+
     * lquantize: ``< lo`` is ``[None, lo)``, ``v`` is ``[v, next)``, ``>= hi`` is ``[hi, None)``;
     * llquantize: like lquantize for non-negative labels; Oracle's DTrace also prints
       ``abs() < s`` (``[-s+1, s)``), negative labels ``-v`` (``[prev+1, -v+1)``) and
       ``<= -s`` (``[None, -s+1)``). Its ``0`` (``|v| < 1`` when the low magnitude is 0)
       is illumos' underflow ``[None, 1)`` unless negative values were counted (``counts``).
     """
+    table = bucket_table(function, params)
+    if table is not None:
+        try:
+            return [table[label] for label in labels]
+        except KeyError as err:
+            if function == "quantize":
+                raise DTraceOutputError(f"quantize bucket label {err.args[0]!r} is not a number") from None
+            # not DTrace's illumos layout (Oracle's llquantize has negative buckets): read the labels
     counts = counts if counts is not None else [0] * len(labels)
     negatives = any(
         c and (label.startswith(("-", "<= -", "abs()"))) for label, c in zip(labels, counts)
@@ -242,11 +255,6 @@ def bucket_bounds(
     bounds: list[tuple[int | None, int | None]] = []
     for i, label in enumerate(labels):
         n = _label_number(label)
-        if function == "quantize":
-            if n is None:
-                raise DTraceOutputError(f"quantize bucket label {label!r} is not a number")
-            bounds.append((n, 2 * n) if n > 0 else (0, 1) if n == 0 else (2 * n + 1, n + 1))
-            continue
         if label.startswith(">= "):
             bounds.append((int(label[3:]), None))
         elif label.startswith("<= -"):
@@ -266,6 +274,16 @@ def bucket_bounds(
         else:
             bounds.append((n, _next_bound(labels, i, n)))
     return bounds
+
+
+@functools.lru_cache(maxsize=256)
+def bucket_table(function: str, params: tuple[int, ...]) -> dict[str, tuple[int | None, int | None]] | None:
+    """Printed label -> ``[lo, hi)`` of a distribution whose buckets are known."""
+    labels = bucket_labels(function, params)
+    buckets = bucket_list(function, params)
+    if labels is None or buckets is None:
+        return None
+    return dict(zip(labels, buckets))
 
 
 def _next_bound(labels: list[str], i: int, n: int) -> int:

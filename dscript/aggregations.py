@@ -179,6 +179,16 @@ def bucket_list(function: str, params: tuple[int, ...] = ()) -> list[Bounds] | N
     return None
 
 
+def bucket_labels(function: str, params: tuple[int, ...] = ()) -> list[str] | None:
+    """The label DTrace prints for each bucket of :func:`bucket_list`, by index."""
+    buckets = bucket_list(function, params)
+    if buckets is None:
+        return None
+    if function == "quantize":
+        return [str(quantize_value(i)) for i in range(len(buckets))]
+    return [f"< {hi}" if lo is None else f">= {lo}" if hi is None else str(lo) for lo, hi in buckets]
+
+
 # --------------------------------------------------------------------------- values
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dtscope.collectors.model import Bucket
+from dtscope.dscript.aggregations import QUANTIZE_BUCKETS, quantize_bounds, quantize_index
 from rich.text import Text
 from textual.widgets import Static
 
@@ -87,33 +88,22 @@ def _gap(start: int, end: int, function: str) -> list[Bucket]:
     if function != "quantize":
         return [Bucket(start, end, 0)]
     out = []
-    lo = start
-    while lo < end and len(out) < 128:
-        hi = _quantize_above(lo)
+    index = quantize_index(start)
+    while index < QUANTIZE_BUCKETS and len(out) < 128:
+        lo, hi = quantize_bounds(index)
+        if lo >= end:
+            break
         out.append(Bucket(lo, min(hi, end), 0))
-        lo = hi
+        index += 1
     return out
-
-
-def _quantize_above(lo: int) -> int:
-    if lo >= 1:
-        return lo * 2
-    if lo == 0:
-        return 1
-    return lo // 2 if lo < -1 else 0  # -4 -> -2, -2 -> -1, -1 -> 0
 
 
 def _neighbour_below(bucket: Bucket, function: str) -> Bucket | None:
     if bucket.lo is None or bucket.hi is None:
         return None
     if function == "quantize":
-        if bucket.lo >= 2:
-            return Bucket(bucket.lo // 2, bucket.lo, 0)
-        if bucket.lo == 1:
-            return Bucket(0, 1, 0)
-        if bucket.lo == 0:
-            return Bucket(-1, 0, 0)
-        return Bucket(bucket.lo * 2, bucket.lo, 0)
+        index = quantize_index(bucket.lo)
+        return Bucket(*quantize_bounds(index - 1), 0) if index > 0 else None
     return Bucket(bucket.lo - (bucket.hi - bucket.lo), bucket.lo, 0)
 
 
@@ -121,7 +111,8 @@ def _neighbour_above(bucket: Bucket, function: str) -> Bucket | None:
     if bucket.lo is None or bucket.hi is None:
         return None
     if function == "quantize":
-        return Bucket(bucket.hi, _quantize_above(bucket.hi), 0)
+        index = quantize_index(bucket.hi)
+        return Bucket(*quantize_bounds(index), 0) if index < QUANTIZE_BUCKETS else None
     return Bucket(bucket.hi, bucket.hi + (bucket.hi - bucket.lo), 0)
 
 
