@@ -25,12 +25,12 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dtscope.dscript import bpftrace as lowering
 from dtscope.dscript.aggregations import AggInfo
 from dtscope.dscript.bpftrace import aggregations_of_maps
 from dtscope.dscript.bpftrace.maps import BpftraceFraming, MapInfo
 from dtscope.dscript.lowered import Lowered
 from dtscope.dscript.script import LoadedScript
+from dtscope.dscript.targets import TARGETS
 
 from dtscope.errors import UsageError
 
@@ -288,7 +288,7 @@ class BpftraceBackend(Backend):
             words = command_words(options.target_command)
             target_path = elf_on_path(words[0])
         env, settings = resolve_options(program.options(), options.tracer_options)
-        lowered = lowering.lower(
+        lowered = TARGETS["bpftrace"].lower(
             program,
             LinuxHost(bpftrace=binary),
             interval=options.interval,

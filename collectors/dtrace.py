@@ -29,6 +29,7 @@ from dtscope.dscript.aggregations import AggInfo
 from dtscope.dscript.checks import destructive_actions
 from dtscope.dscript.lowered import DTraceFraming
 from dtscope.dscript.script import LoadedScript
+from dtscope.dscript.targets import TARGETS
 
 from dtscope.errors import UsageError
 
@@ -145,7 +146,7 @@ class DTraceBackend(Backend):
                     "remove it (dtscope does the display)"
                 )
         dialect = self.dialect or self.detect_dialect(self.find_binary(options.tracer_path))
-        lowered = d_dialects.lower(program, dialect, interval=options.interval)
+        lowered = TARGETS[dialect].lower(program, interval=options.interval)
         return DTracePrepared(
             program=lowered,
             name=script.name,

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Generator
 
 from dtscope.dscript.script import LoadedScript
+from dtscope.dscript.targets import TRACERS
 
 from dtscope.errors import UsageError
 
@@ -24,11 +25,13 @@ from .model import Snapshot
 from .replay import ReplayBackend
 
 # Backend name -> its class: the one table `--backend` chooses from ("auto" picks one).
+# The tracers are those that run the targets of dtscope.dscript.targets; replay runs none.
 BACKEND_CLASSES: dict[str, type[Backend]] = {
     "bpftrace": BpftraceBackend,
     "dtrace": DTraceBackend,
     "replay": ReplayBackend,
 }
+assert set(TRACERS) <= set(BACKEND_CLASSES), "a target's tracer has no backend"
 BACKENDS = ("auto", *BACKEND_CLASSES)
 
 

@@ -13,12 +13,15 @@ text, the aggregations, and the framing its backend needs to read the output bac
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import ast as A
 from . import bpftrace, d_dialects
 from .bpftrace.generator import BpftraceGenerator
 from .bpftrace.host import Host
+from .lowered import Lowered
 from .printer import DPrinter, Generator, to_d
 
 
@@ -28,20 +31,27 @@ class Target:
     description: str
     generator: type[Generator]
     tracer: str | None  # the backend that runs it ("dtrace", "bpftrace"); None: D to read
+    # (program, **settings) -> Lowered: the program with what its backend needs to run it.
+    # The dtrace dialects take ``interval`` and ``nonce``; bpftrace takes its host first.
+    lower: Callable[..., Lowered] | None = None
 
 
 TARGETS: dict[str, Target] = {
     "d": Target("d", "canonical D (dtscope fmt)", DPrinter, None),
     "illumos": Target(
-        "illumos", "D for illumos/SmartOS, FreeBSD and macOS dtrace", d_dialects.IllumosD, "dtrace"
+        "illumos", "D for illumos/SmartOS, FreeBSD and macOS dtrace", d_dialects.IllumosD, "dtrace",
+        functools.partial(d_dialects.lower, dialect="illumos"),
     ),
     "oracle": Target(
         "oracle", "D 2.0 for Oracle's DTrace for Linux (no if/else, no zonename)",
-        d_dialects.OracleD2, "dtrace",
+        d_dialects.OracleD2, "dtrace", functools.partial(d_dialects.lower, dialect="oracle"),
     ),
-    "bpftrace": Target("bpftrace", "a bpftrace program (Linux)", BpftraceGenerator, "bpftrace"),
+    "bpftrace": Target(
+        "bpftrace", "a bpftrace program (Linux)", BpftraceGenerator, "bpftrace", bpftrace.lower
+    ),
 }
 DTRACE_DIALECTS = tuple(name for name, t in TARGETS.items() if t.tracer == "dtrace")
+TRACERS = tuple(dict.fromkeys(t.tracer for t in TARGETS.values() if t.tracer))
 
 
 def generate(program: A.Program, target: str, *, host: Host | None = None) -> str:
