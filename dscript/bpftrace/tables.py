@@ -1,6 +1,6 @@
 """The D -> bpftrace mappings as data: built-in variables, members, probes, conversions.
 
-The generator in :mod:`.bpftrace` reads these tables; ``docs/bpftrace-mapping.md``
+The generator (:mod:`.generator` and its mixins) reads these tables; ``docs/bpftrace-mapping.md``
 describes them for people. Each entry either says what bpftrace expression serves
 a D construct faithfully, or why none does (the reason becomes the error message).
 
