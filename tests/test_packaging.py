@@ -157,3 +157,13 @@ def test_the_static_import_reader_sees_imports_inside_functions(tmp_path):
     source.write_text("def f():\n    from dtscope.tui import app\n    from . import model\n")
     found = list(_imports_of(source, "dtscope.collectors.bad"))
     assert sorted(found) == [("dtscope.collectors", 3, True), ("dtscope.tui", 2, True)]
+
+
+def test_every_tracer_of_the_target_table_has_a_backend():
+    from dtscope.collectors.session import BACKEND_CLASSES, BACKENDS
+    from dtscope.dscript.targets import TARGETS
+
+    tracers = {t.tracer for t in TARGETS.values() if t.tracer}
+    assert tracers == {"bpftrace", "dtrace"} and tracers <= set(BACKEND_CLASSES)
+    assert BACKENDS == ("auto", "bpftrace", "dtrace", "replay")
+    assert all(t.lower is not None for t in TARGETS.values() if t.tracer)

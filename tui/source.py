@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from dtscope.collectors import session
+from dtscope.collectors.base import RunOptions
 from dtscope.collectors.model import Snapshot, read_jsonl
 from dtscope.dscript.diagnostics import DiagnosticError
+from dtscope.dscript.script import LoadedScript
 
 from dtscope.errors import UserError
 
@@ -120,14 +121,14 @@ class LiveSource(SnapshotSource):
 
     can_change_interval = True
 
-    def __init__(self, script: Any, backend: str, options: Any, description: str,
-                 first_stream: Iterator[Snapshot] | None = None):
+    def __init__(self, script: LoadedScript, backend: str, options: RunOptions, description: str,
+                 first_stream: session.SnapshotStream | None = None):
         super().__init__(SourceInfo(backend, description, options.interval))
         self.script = script
         self.backend = backend
         self.options = options
         self._first_stream = first_stream
-        self._stream: Any = None  # the run in progress (a session.SnapshotStream)
+        self._stream: session.SnapshotStream | None = None  # the run in progress
 
     def set_interval(self, seconds: float) -> None:
         self.info.interval = seconds
@@ -139,7 +140,7 @@ class LiveSource(SnapshotSource):
         # whole interval); asking the run to stop ends it now: the backend stops its own
         # tracer, which prints what it has.
         stream = self._stream
-        if stream is not None and hasattr(stream, "stop"):
+        if stream is not None:
             stream.stop()
 
     def snapshots(self) -> Iterator[Snapshot]:
@@ -147,7 +148,7 @@ class LiveSource(SnapshotSource):
         if stream is None:
             stream = start_stream(self.script, self.backend, self.options)
         self._stream = stream
-        if self.stopped and hasattr(stream, "stop"):
+        if self.stopped:
             stream.stop()  # stopped while the run was starting
         try:
             for snap in stream:
@@ -160,7 +161,7 @@ class LiveSource(SnapshotSource):
                 close()  # the backend stops its tracer in its finally clause
 
 
-def start_stream(script: Any, backend: str, options: Any) -> Iterator[Snapshot]:
+def start_stream(script: LoadedScript, backend: str, options: RunOptions) -> session.SnapshotStream:
     """``session.run_stream`` with the front end's diagnostics turned into a UserError."""
     try:
         return session.run_stream(script, backend=backend, options=options)

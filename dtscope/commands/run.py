@@ -153,8 +153,7 @@ def run(args: argparse.Namespace) -> int:
     # Ctrl-C, a cron timeout or `systemctl stop` (SIGTERM) end the run the same way: the
     # tracer prints what it has and the output file is completed.
     def stop_run(signum, frame) -> None:
-        if not stream.stop():
-            raise KeyboardInterrupt
+        stream.stop()
 
     signal.signal(signal.SIGINT, stop_run)
     signal.signal(signal.SIGTERM, stop_run)
