@@ -26,8 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dtscope.dscript.aggregations import AggInfo
-from dtscope.dscript.bpftrace import aggregations_of_maps
-from dtscope.dscript.bpftrace.maps import BpftraceFraming, MapInfo
+from dtscope.dscript.bpftrace.maps import BpftraceFraming, MapInfo, aggregations_of_maps
 from dtscope.dscript.lowered import Lowered
 from dtscope.dscript.script import LoadedScript
 from dtscope.dscript.targets import TARGETS

@@ -34,11 +34,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dtscope.dscript.aggregations import AggInfo, c_division, dtrace_stddev, llquantize_bounds
-from dtscope.dscript.bpftrace import aggregations_of_maps
 from dtscope.dscript.bpftrace.maps import (
     QUANTIZE_COMPANIONS,
         BpftraceFraming,
     MapInfo,
+    aggregations_of_maps,
     companion_bucket,
     sum_of_squares,
 )

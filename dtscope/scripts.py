@@ -11,12 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from dtscope import probes
 from dtscope.dscript.checks import check as run_checks
 from dtscope.dscript.checks import destructive_actions
 from dtscope.dscript.diagnostics import DiagnosticError
 from dtscope.dscript.parser import interpreter_options, parse
-from dtscope.dscript.pyscript import compile_file
 from dtscope.dscript.script import LoadedScript
 from dtscope.errors import UsageError, UserError
 
@@ -95,6 +93,8 @@ def _load_d(spec: str, defines: dict[str, str], cpp: bool | None, include_dirs: 
 def _load_python(path: str, defines: dict[str, str], kind: str, name: str | None = None) -> LoadedScript:
     if not os.path.isfile(path):
         raise UsageError(f"{path}: no such file")
+    # Imported here: loading D does not need the Python front end (`check x.d` starts fast).
+    from dtscope.dscript.pyscript import compile_file
 
     compiled = compile_file(path, defines)
     metadata = dict(compiled.metadata)
@@ -114,6 +114,8 @@ def _load_python(path: str, defines: dict[str, str], kind: str, name: str | None
 
 
 def _load_probe(name: str, defines: dict[str, str]) -> LoadedScript:
+    from dtscope import probes
+
     try:
         probe = probes.get(name)
     except KeyError:

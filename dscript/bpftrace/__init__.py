@@ -16,13 +16,11 @@ with positions. The parts:
 from __future__ import annotations
 
 from .. import ast as A
-from ..aggregations import AggInfo
 from ..lowered import Lowered
-from .generator import BpftraceGenerator
 from .host import Host, StaticHost, TracerVersion
-from .maps import BpftraceFraming, MapInfo
+from .maps import BpftraceFraming, MapInfo, aggregations_of_maps
 
-__all__ = ["BpftraceFraming", "Host", "MapInfo", "StaticHost", "TracerVersion", "lower"]
+__all__ = ["BpftraceFraming", "Host", "MapInfo", "StaticHost", "TracerVersion", "aggregations_of_maps", "lower"]
 
 
 def lower(
@@ -49,6 +47,10 @@ def lower(
     parameter. ``stack_frames``/``ustack_frames`` (the ``stackframes``/``ustackframes``
     options) are the depth of ``stack()``/``ustack()`` written without one.
     """
+    # The generator is imported here: reading a lowered program's maps back (the
+    # collector) needs this package's maps module, not the whole lowering.
+    from .generator import BpftraceGenerator
+
     if interval is not None and interval <= 0:
         raise ValueError("interval must be positive")
     options = program.options()
@@ -71,18 +73,3 @@ def lower(
         options=dict(options),
         features=frozenset(generator.features),
     )
-
-
-def aggregations_of_maps(maps: dict[str, MapInfo]) -> dict[str, AggInfo]:
-    """The D aggregations that a program's bpftrace maps hold (one per ``main`` map)."""
-    return {
-        info.aggregation: AggInfo(
-            name=info.aggregation,
-            function=info.function,
-            key_names=list(info.key_names),
-            key_kinds=list(info.key_kinds),
-            params=tuple(info.params),
-        )
-        for info in maps.values()
-        if info.role == "main"
-    }

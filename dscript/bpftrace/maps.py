@@ -49,6 +49,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..aggregations import AggInfo
+
 SNAPSHOT_MARKER = "__dtscope_snapshot__"
 PRINTA_BEGIN = "__dtscope_printa_begin__"
 PRINTA_END = "__dtscope_printa_end__"
@@ -120,3 +122,18 @@ def companion_bucket(role: str, low: int, high: int) -> tuple[int, int]:
 def sum_of_squares(limbs: dict[int, int]) -> int:
     """The exact sum of squares from a stddev's ``sumsq`` maps (``params[0]`` -> printed value)."""
     return sum(value << (32 * k) for k, value in limbs.items())
+
+
+def aggregations_of_maps(maps: dict[str, MapInfo]) -> dict[str, AggInfo]:
+    """The D aggregations that a program's bpftrace maps hold (one per ``main`` map)."""
+    return {
+        info.aggregation: AggInfo(
+            name=info.aggregation,
+            function=info.function,
+            key_names=list(info.key_names),
+            key_kinds=list(info.key_kinds),
+            params=tuple(info.params),
+        )
+        for info in maps.values()
+        if info.role == "main"
+    }

@@ -22,14 +22,11 @@ import os
 import re
 import sys
 
-from dtscope.collectors import session
-from dtscope.collectors.base import RunOptions, TracerError
 from dtscope.collectors.model import atomic_write, write_jsonl
 from dtscope.dscript import ast as A
 from dtscope.dscript.script import LoadedScript
 from dtscope.errors import UsageError, UserError
 from dtscope.exporters import flame
-from dtscope.scripts import load_script
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -154,6 +151,7 @@ PROFILE_PROBES = {"both": "cpu-profile", "user": "cpu-profile-user", "kernel": "
 def profile_script(hz: int, stacks: str, pid: int | None = None, zone: str | None = None) -> LoadedScript:
     """The library's profile probe for ``stacks``, sampling at ``hz``, narrowed to one
     process or zone by a predicate on every clause."""
+    from dtscope.scripts import load_script  # the front end: only for live profiling
     script = load_script(PROFILE_PROBES[stacks], {"hz": str(hz)})
     condition = None
     if pid is not None:
@@ -175,6 +173,8 @@ def _profile_live(args: argparse.Namespace):
     if args.stacks is None:
         args.stacks = "both" if (args.pid is not None or args.zone is not None) else "kernel"
     script = profile_script(args.hz, args.stacks, args.pid, args.zone)
+    from dtscope.collectors import session  # the backends: only for live profiling
+    from dtscope.collectors.base import RunOptions, TracerError
     # Snapshots every second, each cleared after printing: the tracer resolves symbols
     # for one second of stacks at a time instead of all of them at exit, which on a busy
     # host can take longer than the backend waits for it.
