@@ -1,0 +1,2 @@
+refused:
+examples/syscalls_in_zone.py:10:40: zonename is not available in Oracle's D 2.0 (Linux has no zones; use the bpftrace backend's cgroup mapping or drop the key) [D_UNSUPPORTED_ZONENAME]

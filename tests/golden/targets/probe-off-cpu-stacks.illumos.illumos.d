@@ -1,0 +1,27 @@
+sched:::off-cpu
+{
+	self->ts = timestamp;
+}
+
+sched:::on-cpu
+/self->ts != 0/
+{
+	@off_cpu[execname, stack(), ustack()] = sum(timestamp - self->ts);
+	self->ts = 0;
+}
+
+/* dtscope: snapshot machinery (generated) */
+
+BEGIN
+{
+	printf("\036dtscope-0123abcd started %d %d\n", timestamp, walltimestamp);
+}
+
+END
+{
+	printf("\036dtscope-0123abcd snapshot final %d %d\n", timestamp, walltimestamp);
+	printf("\036dtscope-0123abcd agg off_cpu\n");
+	printa(@off_cpu);
+	printf("\036dtscope-0123abcd end off_cpu\n");
+	printf("\036dtscope-0123abcd snapshot-end\n");
+}

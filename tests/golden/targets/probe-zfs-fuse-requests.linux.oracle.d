@@ -1,0 +1,71 @@
+sdt:fuse::fuse-request-send
+{
+	@requests[arg0, arg2] = count();
+	started[arg0, arg1] = timestamp;
+	opcode[arg0, arg1] = arg2;
+}
+
+sdt:fuse::fuse-request-end
+{
+	this->_dtscope_p1 = started[arg0, arg1] != 0 ? 1 : 0;
+}
+
+sdt:fuse::fuse-request-end
+/this->_dtscope_p1/
+{
+	@latency[opcode[arg0, arg1]] = quantize(timestamp - started[arg0, arg1]);
+	this->_dtscope_c2 = arg3 != 0 ? 1 : 0;
+}
+
+sdt:fuse::fuse-request-end
+/this->_dtscope_p1 && this->_dtscope_c2/
+{
+	@errors[arg0, opcode[arg0, arg1], -arg3] = count();
+}
+
+sdt:fuse::fuse-request-end
+/this->_dtscope_p1/
+{
+	started[arg0, arg1] = 0;
+	opcode[arg0, arg1] = 0;
+}
+
+/* dtscope: snapshot machinery (generated) */
+
+BEGIN
+{
+	printf("\036dtscope-0123abcd started %d %d\n", timestamp, walltimestamp);
+}
+
+tick-1s
+{
+	printf("\036dtscope-0123abcd snapshot interval %d %d\n", timestamp, walltimestamp);
+	printf("\036dtscope-0123abcd agg requests\n");
+	printa(@requests);
+	printf("\036dtscope-0123abcd end requests\n");
+	trunc(@requests);
+	printf("\036dtscope-0123abcd agg latency\n");
+	printa(@latency);
+	printf("\036dtscope-0123abcd end latency\n");
+	trunc(@latency);
+	printf("\036dtscope-0123abcd agg errors\n");
+	printa(@errors);
+	printf("\036dtscope-0123abcd end errors\n");
+	trunc(@errors);
+	printf("\036dtscope-0123abcd snapshot-end\n");
+}
+
+END
+{
+	printf("\036dtscope-0123abcd snapshot final %d %d\n", timestamp, walltimestamp);
+	printf("\036dtscope-0123abcd agg requests\n");
+	printa(@requests);
+	printf("\036dtscope-0123abcd end requests\n");
+	printf("\036dtscope-0123abcd agg latency\n");
+	printa(@latency);
+	printf("\036dtscope-0123abcd end latency\n");
+	printf("\036dtscope-0123abcd agg errors\n");
+	printa(@errors);
+	printf("\036dtscope-0123abcd end errors\n");
+	printf("\036dtscope-0123abcd snapshot-end\n");
+}
