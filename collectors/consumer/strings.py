@@ -302,6 +302,32 @@ def dirname(s: bytes | None, *, strsize: int = DEFAULT_STRSIZE) -> bytes:
     return parent if parent else b"/"
 
 
+def cleanpath(s: bytes | None, *, strsize: int = DEFAULT_STRSIZE) -> bytes:
+    """``string cleanpath(const char *)``: the path without ``//``, ``/./`` and ``dir/..``.
+
+    Oracle's rules: a string of 0 or 1 bytes is returned as it is; ``..`` above the root
+    of an absolute path is dropped, and kept (``../``) at the start of a relative one; the
+    result never ends in ``/`` (but ``/`` itself) and is ``.`` when nothing is left.
+    illumos' cleanpath treats relative paths and trailing slashes its own way.
+    """
+    text = _cstr(s, strsize)
+    if len(text) <= 1:
+        return text
+    absolute = text.startswith(b"/")
+    kept: list[bytes] = []
+    for part in text.split(b"/"):
+        if part in (b"", b"."):
+            continue
+        if part == b".." and kept and kept[-1] != b"..":
+            kept.pop()
+        elif part == b".." and absolute:
+            continue
+        else:
+            kept.append(part)
+    path = (b"/" if absolute else b"") + b"/".join(kept)
+    return (path or b".")[:strsize]
+
+
 # ------------------------------------------------------------------ case
 
 

@@ -100,8 +100,8 @@ _TABLE = [
          oracle=False),
     _sub("strtoll",  "int64_t strtoll(const char *, [int])",         "int64_t",  None,                 S.strtoll,    STRSIZE,
          oracle=False),
-    _sub("cleanpath", "string cleanpath(const char *)",              "string",   None,                 None,         STRSIZE,
-         "Oracle's and illumos' rules differ (relative paths, '..' at the root); not reproduced"),
+    _sub("cleanpath", "string cleanpath(const char *)",              "string",   None,                 S.cleanpath,  STRSIZE,
+         "Oracle's rules; illumos differs on relative paths"),
     # -- byte order, device numbers
     _sub("htons",    "uint16_t htons(uint16_t)",                     "uint16_t", "bswap((uint16)x)",   S.htons),
     _sub("htonl",    "uint32_t htonl(uint32_t)",                     "uint32_t", "bswap((uint32)x)",   S.htonl),
