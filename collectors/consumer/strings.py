@@ -29,6 +29,24 @@ firing (Oracle initializes it in every probe's prologue, illumos in every probe'
 machine state), shared by all the clauses of that firing and lost when the firing ends:
 so the consumer makes a fresh state for each firing, not per thread.
 
+Where Oracle's DTrace (what this module computes) and illumos differ, as far as known
+from illumos' ``dtrace.c``:
+
+* string length: Oracle keeps ``strsize`` bytes, illumos ``strsize - 1``;
+* Oracle looks at fewer bytes in ``strchr``/``strrchr`` (``strsize - 1``) and in
+  ``index``/``rindex``/``strstr`` (``strsize`` rounded up to 8, minus 1);
+* ``strchr(s, 0)``: Oracle NULL, illumos the empty string at the end of ``s``;
+* ``index``/``rindex`` with an empty ``t``: illumos returns the clamped position where
+  Oracle returns -1 (``index("abc", "", 5)``: 3 against -1);
+* ``substr``: Oracle keeps 32 bits of ``index`` and ``count``, illumos 64;
+* ``strjoin`` longer than ``strsize``: Oracle cuts it, illumos gives NULL and a fault;
+* ``strtok`` after the end: Oracle starts again from an offset (see :func:`strtok`),
+  illumos stays at NULL;
+* ``lltostr`` takes a base, ``toupper``/``tolower``/``strtoll`` exist, in illumos only;
+  ``link_ntop`` in Oracle only; ``inet_ntop`` with another family than AF_INET/AF_INET6
+  faults in illumos and is AF_INET in Oracle;
+* ``cleanpath``: the rules for relative paths differ.
+
 ``subroutines.py`` holds the table of every D subroutine (which of them the consumer can
 compute, and with which function here) and the dispatcher ``call()``.
 """
